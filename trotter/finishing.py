@@ -1,0 +1,48 @@
+"""Stage 5, finishing: page rules (padding, exact counts) and the PDF after WeasyPrint."""
+
+from __future__ import annotations
+
+from .errors import BuildError
+from .fonts import font_files
+from .sources import PublicationConfig
+
+
+def pdf_settings(variant: str) -> dict:
+    """What the PDF stage may read besides the repository, and how it writes."""
+    extra = [p for paths in font_files().values() for p in paths]
+    return {"extra_files": extra, "options": {}}
+
+
+def padding_pages(config: PublicationConfig, pages: int) -> int:
+    """Intentional pages (notes) needed to reach the page multiple, within the maximum."""
+    rules = config.pages
+    multiple = rules.get("multiple")
+    if not multiple or pages % multiple == 0:
+        return 0
+    extra = multiple - pages % multiple
+    maximum = rules.get("max")
+    if maximum and pages + extra > maximum:
+        raise BuildError(f"{pages} pages cannot be padded to a multiple of {multiple} within "
+                         f"the maximum of {maximum} pages: shorten the text",
+                         config.path, config.lines.get("pages"))
+    return extra
+
+
+def check_page_rules(config: PublicationConfig, pages: int) -> None:
+    rules = config.pages
+    exact, maximum = rules.get("exact"), rules.get("max")
+    if exact and pages != exact:
+        sources = ", ".join(str(p.relative_to(config.folder)) for p in config.all_sources())
+        raise BuildError(f"the text does not fit on {exact} pages: it needs {pages}; "
+                         f"shorten {sources}", config.path, config.lines.get("pages"))
+    if maximum and pages > maximum:
+        raise BuildError(f"{pages} pages is more than the maximum of {maximum}",
+                         config.path, config.lines.get("pages"))
+    multiple = rules.get("multiple")
+    if multiple and pages % multiple:
+        raise BuildError(f"{pages} pages is not a multiple of {multiple}", config.path,
+                         config.lines.get("pages"))
+
+
+def finish(data: bytes, config: PublicationConfig, variant: str, date: int) -> bytes:
+    return data

@@ -1,0 +1,223 @@
+"""Markdown dialect of Talenten Trotter, built on markdown-it-py.
+
+CommonMark + tables, footnotes, front matter, definition lists, Dutch typographic quotes, and
+our own syntax, each a small rule registered in one function:
+
+- travel-guide boxes      ``::: aanrader Titel`` ... ``:::``
+- heading anchors         ``## Titel {#anker}``
+- page cross-references   ``[[#anker]]``           -> "p. 42"
+- register (index) terms  ``{{term}}``, ``{{getoond|term}}``
+- includes                ``!include pad/naar/bestand.md`` (a line on its own)
+
+Raw HTML is not part of the dialect: markdown-it escapes it (``html: False``), so ``<script>``,
+``<iframe>``, event attributes and friends never reach the HTML. ``javascript:`` links are
+refused by markdown-it's link validation.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+#: Box name -> label printed in the box head. Names not in here are an error.
+BOXES = {
+    "wat": "Wat?",
+    "aanrader": "Aanrader",
+    "toppen": "Toppen",
+    "dalen": "Dalen",
+    "zeker-meenemen": "Zeker meenemen",
+    "handig-lijstje": "Handig lijstje",
+    "praktijkvoorbeeld": "Praktijkvoorbeeld",
+    "citaat": None,  # a pulled-out quote: no head, no icon
+}
+
+ANCHOR_RE = re.compile(r"\s*\{#([a-z0-9][a-z0-9-]*)\}\s*$")
+INCLUDE_RE = re.compile(r"^!include\s+(\S+)\s*$")
+
+
+def make_parser() -> MarkdownIt:
+    md = MarkdownIt(
+        "commonmark",
+        {"html": False, "typographer": True, "quotes": "“”‘’", "linkify": False},
+    )
+    md.enable(["table", "replacements", "smartquotes", "strikethrough"])
+    md.use(front_matter_plugin)
+    md.use(footnote_plugin, inline=False)
+    md.use(deflist_plugin)
+    md.use(container_plugin, name="box", validate=lambda params, *_: bool(params.strip()),
+           render=_render_box)
+    md.block.ruler.before("paragraph", "include", _include_block)
+    md.inline.ruler.before("link", "xref", _xref_inline)
+    md.inline.ruler.before("emphasis", "index_term", _index_inline)
+    md.core.ruler.push("heading_anchor", _heading_anchor)
+    md.add_render_rule("xref", _render_xref)
+    md.add_render_rule("index_term", _render_index)
+    md.add_render_rule("include", lambda *a: "")  # replaced by the model stage
+    md.add_render_rule("footnote_ref", _render_footnote_ref)
+    md.add_render_rule("heading_open", _render_heading_open)
+    md.add_render_rule("table_open", lambda self, t, i, o, e: '<div class="table">'
+                       + self.renderToken(t, i, o, e))
+    md.add_render_rule("table_close", lambda self, t, i, o, e: self.renderToken(t, i, o, e)
+                       + "</div>\n")
+    return md
+
+
+def box_name(token: Token) -> tuple[str, str]:
+    """(name, title) of a box opening token."""
+    params = token.info.strip()
+    name, _, title = params.partition(" ")
+    return name.strip(), title.strip()
+
+
+# -- block rules ---------------------------------------------------------------------------
+
+def _include_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    pos = state.bMarks[start] + state.tShift[start]
+    line = state.src[pos:state.eMarks[start]]
+    match = INCLUDE_RE.match(line)
+    if not match or state.sCount[start] - state.blkIndent >= 4:
+        return False
+    if silent:
+        return True
+    token = state.push("include", "", 0)
+    token.info = match.group(1)
+    token.map = [start, start + 1]
+    state.line = start + 1
+    return True
+
+
+def _render_box(self, tokens, idx, options, env):
+    token = tokens[idx]
+    if token.nesting == -1:
+        return "</div></aside>\n"
+    name, title = box_name(token)
+    if name == "citaat":
+        return '<aside class="box box-citaat"><div class="box-body">\n'
+    label = BOXES.get(name) or name
+    head = f'<span class="box-label">{escape(label)}</span>'
+    if title:
+        head += f' <span class="box-title">{escape(title)}</span>'
+    return (f'<aside class="box box-{escape(name)}"><div class="box-head">'
+            f'<span class="box-icon"></span>{head}</div><div class="box-body">\n')
+
+
+# -- inline rules --------------------------------------------------------------------------
+
+def _xref_inline(state: StateInline, silent: bool) -> bool:
+    src, pos = state.src, state.pos
+    if not src.startswith("[[#", pos):
+        return False
+    end = src.find("]]", pos + 3)
+    if end < 0:
+        return False
+    target = src[pos + 3:end]
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", target):
+        return False
+    if not silent:
+        token = state.push("xref", "", 0)
+        token.meta = {"target": target}
+    state.pos = end + 2
+    return True
+
+
+def _index_inline(state: StateInline, silent: bool) -> bool:
+    src, pos = state.src, state.pos
+    if not src.startswith("{{", pos):
+        return False
+    end = src.find("}}", pos + 2)
+    if end < 0:
+        return False
+    body = src[pos + 2:end]
+    if not body.strip() or "\n" in body or "{" in body:
+        return False
+    shown, _, term = body.partition("|")
+    if not silent:
+        token = state.push("index_term", "", 0)
+        token.content = shown.strip()
+        token.meta = {"term": (term or shown).strip()}
+    state.pos = end + 2
+    return True
+
+
+def _heading_anchor(state) -> None:
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open":
+            continue
+        inline = tokens[i + 1]
+        if not inline.children:
+            continue
+        last = inline.children[-1]
+        if last.type != "text":
+            continue
+        match = ANCHOR_RE.search(last.content)
+        if match:
+            token.attrSet("id", match.group(1))
+            last.content = last.content[:match.start()]
+            inline.content = ANCHOR_RE.sub("", inline.content)
+
+
+# -- render rules --------------------------------------------------------------------------
+
+def _render_xref(self, tokens, idx, options, env):
+    target = tokens[idx].meta["target"]
+    return f'<a class="pageref" href="#{escape(target)}">p.&#160;</a>'
+
+
+def _render_index(self, tokens, idx, options, env):
+    token = tokens[idx]
+    counter = env.setdefault("index_counter", [0])
+    counter[0] += 1
+    ident = f"{env.get('id_prefix', 'x')}-idx-{counter[0]}"
+    env.setdefault("index_hits", []).append((token.meta["term"], ident))
+    return f'<span class="ix" id="{escape(ident)}">{escape(token.content)}</span>'
+
+
+def _render_footnote_ref(self, tokens, idx, options, env):
+    body = env.get("footnote_bodies", {}).get(tokens[idx].meta["id"], "")
+    return f'<span class="footnote">{body}</span>'
+
+
+def _render_heading_open(self, tokens, idx, options, env):
+    return self.renderToken(tokens, idx, options, env)
+
+
+def extract_footnotes(md: MarkdownIt, tokens: list[Token], env: dict) -> list[Token]:
+    """Render footnote bodies into env and drop the footnote block from the token stream.
+
+    WeasyPrint places a footnote at the foot of the page when its body stands where it is
+    called (`float: footnote`), so the body is rendered inline at the reference.
+    """
+    out: list[Token] = []
+    bodies: dict[int, str] = {}
+    current: list[Token] | None = None
+    current_id = None
+    for token in tokens:
+        if token.type == "footnote_block_open" or token.type == "footnote_block_close":
+            continue
+        if token.type == "footnote_open":
+            current, current_id = [], token.meta["id"]
+            continue
+        if token.type == "footnote_close":
+            html = md.renderer.render(current, md.options, env).strip()
+            html = re.sub(r"^<p>|</p>$", "", html)
+            bodies[current_id] = html.replace("</p>\n<p>", " ")
+            current = None
+            continue
+        if token.type == "footnote_anchor":
+            continue
+        if current is not None:
+            current.append(token)
+        else:
+            out.append(token)
+    env["footnote_bodies"] = bodies
+    return out

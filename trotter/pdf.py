@@ -1,0 +1,148 @@
+"""Stage 4, PDF: WeasyPrint lays out the HTML and writes the PDF.
+
+The only module that imports WeasyPrint. Every resource goes through `RestrictedFetcher`:
+files inside the repository (real path checked), the project's font files and colour
+profile, and `data:` URLs; nothing else, no network. Every WeasyPrint ERROR fails the build.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import mimetypes
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import weasyprint
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from . import ROOT
+from .errors import BuildError
+
+FORBIDDEN_TOP = {"dist", "tests"}
+
+
+class RefusedURL(FatalURLFetchingError):
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"refused to load `{url}`: {reason}")
+        self.url, self.reason = url, reason
+
+
+class RestrictedFetcher(URLFetcher):
+    """Only repository files, declared extra files (fonts, ICC profile) and `data:` URLs."""
+
+    def __init__(self, extra_files=(), allowed_roots=None):
+        super().__init__(timeout=1, allowed_protocols={"file", "data"})
+        self.extra = {Path(p).resolve() for p in extra_files}
+        self.roots = [Path(r).resolve() for r in (allowed_roots or [ROOT])]
+
+    def fetch(self, url, headers=None):
+        scheme = url.split(":", 1)[0].lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme != "file":
+            raise RefusedURL(url, "only files inside the repository may be loaded")
+        path = Path(unquote(urlparse(url).path)).resolve()
+        if path not in self.extra and not self._allowed(path):
+            raise RefusedURL(url, "outside the repository")
+        if not path.is_file():
+            raise RefusedURL(url, "file not found")
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), path.read_bytes(),
+                                  headers={"Content-Type": mime})
+
+    def _allowed(self, path: Path) -> bool:
+        for root in self.roots:
+            if path.is_relative_to(root):
+                parts = path.relative_to(root).parts
+                if root == ROOT and parts and (parts[0].startswith(".")):
+                    return False
+                return True
+        return False
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def emit(self, record):
+        message = record.getMessage().splitlines()[0]
+        (self.errors if record.levelno >= logging.ERROR else self.warnings).append(message)
+
+
+@contextmanager
+def _captured_logs():
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+
+
+class Rendered:
+    """A laid-out document: page count and, on demand, the PDF bytes."""
+
+    def __init__(self, document, fetcher, options, warnings):
+        self.document = document
+        self.fetcher = fetcher
+        self.options = options
+        self.warnings = warnings
+
+    @property
+    def pages(self) -> int:
+        return len(self.document.pages)
+
+    def write(self) -> bytes:
+        with _captured_logs() as logs:
+            try:
+                data = self.document.write_pdf(**self.options)
+            except FatalURLFetchingError as exc:
+                raise BuildError(str(exc)) from None
+        _raise_errors(logs)
+        self.warnings += logs.warnings
+        return data
+
+
+def layout(html: str, source: Path, extra_files=(), options=None,
+           allowed_roots=None) -> Rendered:
+    """Lay out the HTML (base URL: the repository). `source` names the file in errors."""
+    fetcher = RestrictedFetcher(extra_files, allowed_roots)
+    with _captured_logs() as logs:
+        try:
+            document = weasyprint.HTML(string=html, base_url=str(ROOT) + "/",
+                                       url_fetcher=fetcher).render()
+        except FatalURLFetchingError as exc:
+            raise BuildError(str(exc), source) from None
+    _raise_errors(logs, source)
+    return Rendered(document, fetcher, dict(options or {}), logs.warnings)
+
+
+def _raise_errors(logs: _Collect, source: Path | None = None) -> None:
+    if logs.errors:
+        raise BuildError("WeasyPrint: " + "; ".join(dict.fromkeys(logs.errors)), source)
+
+
+def page_anchors(rendered: Rendered) -> dict[str, int]:
+    """Anchor id -> 1-based page number, from the laid-out pages."""
+    found = {}
+    for number, page in enumerate(rendered.document.pages, start=1):
+        for anchor in page.anchors:
+            found.setdefault(anchor, number)
+    return found
+
+
+def write_bytes(rendered: Rendered) -> bytes:
+    return rendered.write()
+
+
+__all__ = ["layout", "Rendered", "RestrictedFetcher", "RefusedURL", "page_anchors", "io"]

@@ -1,0 +1,254 @@
+"""Stage 1, sources: find the publications and read `publication.yml` and Markdown files.
+
+Every publication is a folder with a `publication.yml`. `book/`, `brochure/` and `card/` hold
+one each; `cahiers/` holds one folder per cahier, so adding a folder adds a cahier.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import ROOT
+from .errors import BuildError
+
+KINDS = ("book", "brochure", "card", "cahier")
+
+#: publication.yml keys: name -> (required, type, description)
+SCHEMA: dict[str, tuple[bool, type | tuple, str]] = {
+    "id": (True, str, "output name: dist/print/<id>.pdf"),
+    "kind": (True, str, "book, brochure, card or cahier"),
+    "title": (True, str, "title on the cover and in the PDF metadata"),
+    "subtitle": (False, str, "subtitle on the cover"),
+    "language": (True, str, "content language, `nl`"),
+    "trim": (True, str, "trim size, `148mm 210mm` (width height)"),
+    "pages": (False, dict, "page rules: exact, multiple, max"),
+    "template": (True, str, "Jinja2 template in templates/"),
+    "stylesheet": (True, str, "publication stylesheet in styles/"),
+    "sources": (True, list, "ordered Markdown sources and parts"),
+    "author": (False, str, "PDF metadata author"),
+    "subject": (False, str, "PDF metadata subject"),
+    "keywords": (False, list, "PDF metadata keywords"),
+    "series": (False, str, "series name (cahiers)"),
+    "number": (False, int, "number in the series (cahiers)"),
+    "accent": (False, str, "accent colour token override, e.g. `var(--c-logistiek)`"),
+    "summary": (False, str, "one sentence for the cover"),
+    "colophon": (False, str, "Markdown file with the colophon text"),
+    "edition": (False, str, "edition line in the colophon"),
+}
+PAGE_RULES = {"exact": int, "multiple": int, "max": int}
+PART_KEYS = {"part": str, "id": str, "perspective": str, "intro": str, "sources": list}
+PERSPECTIVES = ("management", "hr", "lijn", "medewerker")
+
+
+@dataclass
+class PartConfig:
+    title: str
+    id: str
+    perspective: str | None
+    intro: str | None
+    sources: list[Path]
+    line: int
+
+
+@dataclass
+class PublicationConfig:
+    path: Path                     # publication.yml
+    id: str
+    kind: str
+    title: str
+    language: str
+    trim: tuple[str, str]
+    template: str
+    stylesheet: str
+    front: list[Path]              # chapters before the first part
+    parts: list[PartConfig]
+    data: dict = field(default_factory=dict)
+    lines: dict = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def pages(self) -> dict:
+        return self.data.get("pages") or {}
+
+    def all_sources(self) -> list[Path]:
+        return self.front + [s for part in self.parts for s in part.sources]
+
+
+def discover(root: Path = ROOT) -> list[Path]:
+    """All publication.yml files, in a stable order: book, brochure, card, cahiers."""
+    found = [root / name / "publication.yml" for name in ("book", "brochure", "card")]
+    found = [p for p in found if p.exists()]
+    cahiers = root / "cahiers"
+    if cahiers.is_dir():
+        found += sorted(p for p in cahiers.glob("*/publication.yml"))
+    return found
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file; a bad byte is reported with its line and byte offset."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BuildError("file not found", path) from None
+    except OSError as exc:
+        raise BuildError(f"cannot read file: {exc.strerror}", path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise BuildError(f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start}"
+                         " (save the file as UTF-8)", path, line) from None
+    return text.removeprefix("\ufeff")
+
+
+def load_yaml(text: str, path: Path, first_line: int = 1):
+    """Parse YAML; return (data, {key: line}) for a top-level mapping."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark else first_line
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise BuildError(f"invalid YAML: {problem}", path, line) from None
+    lines = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines[key.value] = first_line + key.start_mark.line
+            if isinstance(value, yaml.SequenceNode):
+                for i, item in enumerate(value.value):
+                    lines[(key.value, i)] = first_line + item.start_mark.line
+    return data, lines
+
+
+def check_keys(data: dict, allowed, path: Path, lines: dict, what: str, line: int = 1) -> None:
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), list(allowed), n=1)
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
+            raise BuildError(f"unknown key `{key}` in {what}{hint}", path,
+                             lines.get(key, line))
+
+
+def load_config(path: Path) -> PublicationConfig:
+    """Read and validate one publication.yml."""
+    path = path.resolve()
+    data, lines = load_yaml(read_text(path), path)
+    if not isinstance(data, dict):
+        raise BuildError("publication.yml must be a mapping of keys to values", path, 1)
+    check_keys(data, SCHEMA, path, lines, "publication.yml")
+    for key, (required, kind, description) in SCHEMA.items():
+        if key not in data or data[key] is None:
+            if required:
+                raise BuildError(f"missing required key `{key}` ({description})", path, 1)
+            continue
+        if not isinstance(data[key], kind):
+            raise BuildError(f"`{key}` must be a {_type_name(kind)} ({description})",
+                             path, lines.get(key))
+    if data["kind"] not in KINDS:
+        raise BuildError(f"unknown kind `{data['kind']}`: use one of {', '.join(KINDS)}",
+                         path, lines.get("kind"))
+    check_keys(data.get("pages") or {}, PAGE_RULES, path, lines, "pages", lines.get("pages", 1))
+    trim = data["trim"].split()
+    if len(trim) != 2 or not all(t.endswith("mm") for t in trim):
+        raise BuildError("`trim` must be `<width>mm <height>mm`, e.g. `148mm 210mm`",
+                         path, lines.get("trim"))
+    for key in ("template", "stylesheet"):
+        folder = "templates" if key == "template" else "styles"
+        if not (ROOT / folder / data[key]).is_file():
+            raise BuildError(f"{key} `{data[key]}` not found in {folder}/", path, lines.get(key))
+    front, parts = _load_sources(data["sources"], path, lines)
+    if not front and not any(p.sources for p in parts):
+        raise BuildError("empty publication: `sources` lists no Markdown file", path,
+                         lines.get("sources"))
+    config = PublicationConfig(
+        path=path, id=data["id"], kind=data["kind"], title=data["title"],
+        language=data["language"], trim=(trim[0], trim[1]), template=data["template"],
+        stylesheet=data["stylesheet"], front=front, parts=parts, data=data, lines=lines)
+    _warn_unlisted(config)
+    return config
+
+
+def _load_sources(entries: list, path: Path, lines: dict):
+    front: list[Path] = []
+    parts: list[PartConfig] = []
+    seen: set[Path] = set()
+
+    def source(value, line) -> Path:
+        if not isinstance(value, str):
+            raise BuildError("a source must be a Markdown path or a `part:` mapping", path, line)
+        file = (path.parent / value).resolve()
+        if not file.is_relative_to(ROOT):
+            raise BuildError(f"source `{value}` lies outside the repository", path, line)
+        if not file.is_file():
+            raise BuildError(f"source `{value}` is listed but missing", path, line)
+        if file in seen:
+            raise BuildError(f"source `{value}` is listed twice", path, line)
+        seen.add(file)
+        return file
+
+    for i, entry in enumerate(entries):
+        line = lines.get(("sources", i), lines.get("sources"))
+        if isinstance(entry, dict):
+            check_keys(entry, PART_KEYS, path, {}, "a part", line)
+            if "part" not in entry or "sources" not in entry:
+                raise BuildError("a part needs `part:` (its title) and `sources:`", path, line)
+            perspective = entry.get("perspective")
+            if perspective is not None and perspective not in PERSPECTIVES:
+                raise BuildError(f"unknown perspective `{perspective}`: use one of "
+                                 f"{', '.join(PERSPECTIVES)}", path, line)
+            pid = entry.get("id") or _slug(entry["part"])
+            parts.append(PartConfig(
+                title=entry["part"], id=pid, perspective=perspective, intro=entry.get("intro"),
+                sources=[source(s, line) for s in entry["sources"]], line=line))
+        elif parts:
+            raise BuildError("chapters after the first part must be listed inside a part",
+                             path, line)
+        else:
+            front.append(source(entry, line))
+    return front, parts
+
+
+def _warn_unlisted(config: PublicationConfig) -> None:
+    """A Markdown file in the publication folder that no source list names is a warning."""
+    from .report import warn
+
+    listed = set(config.all_sources())
+    colophon = config.data.get("colophon")
+    if colophon:
+        listed.add((config.folder / colophon).resolve())
+    for md in sorted(config.folder.rglob("*.md")):
+        if md.resolve() not in listed and not _is_included_somewhere(md, listed):
+            warn(f"{md.relative_to(ROOT)}: not listed in {config.path.relative_to(ROOT)} "
+                 "and included nowhere")
+
+
+def _is_included_somewhere(md: Path, listed: set[Path]) -> bool:
+    name = md.name
+    for source in listed:
+        try:
+            if name in source.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def _slug(text: str) -> str:
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "part"
+
+
+def _type_name(kind) -> str:
+    names = {str: "text", int: "whole number", list: "list", dict: "mapping"}
+    return names.get(kind, getattr(kind, "__name__", str(kind)))
