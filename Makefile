@@ -1,0 +1,50 @@
+# Talenten Trotter print pipeline. `make` sets everything up and builds all PDFs into dist/;
+# `make test` runs the tests. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+JOBS   ?=
+
+.PHONY: all build book brochure card cahiers screen preflight test clean distclean check-libs help
+
+all: build
+
+help:
+	@echo "make            set up .venv and build every publication into dist/"
+	@echo "make test       run the test suite"
+	@echo "make book|brochure|card|cahiers   build one publication (or all cahiers)"
+	@echo "make screen     build the screen edition (dist/screen/)"
+	@echo "make clean      remove dist/ and the build cache"
+
+# WeasyPrint needs Pango; libharfbuzz-subset makes PDF writing about 3x faster.
+check-libs:
+	@for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do \
+	  if ! /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib"; then \
+	    echo "missing system library $$lib: run 'sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0'"; \
+	    exit 1; \
+	  fi; \
+	done
+
+$(STAMP): pyproject.toml | check-libs
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+build: $(STAMP)
+	$(PY) build.py build
+
+book brochure card cahiers: $(STAMP)
+	$(PY) build.py build $@
+
+screen: $(STAMP)
+	$(PY) build.py build --variant screen
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf dist .cache
+
+distclean: clean
+	rm -rf $(VENV)
