@@ -7,6 +7,7 @@ one each; `cahiers/` holds one folder per cahier, so adding a folder adds a cahi
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,6 +157,9 @@ def load_config(path: Path) -> PublicationConfig:
         raise BuildError(f"unknown kind `{data['kind']}`: use one of {', '.join(KINDS)}",
                          path, lines.get("kind"))
     check_keys(data.get("pages") or {}, PAGE_RULES, path, lines, "pages", lines.get("pages", 1))
+    if "accent" in data and not re.fullmatch(r"var\(--c-[a-z0-9-]+\)", data["accent"]):
+        raise BuildError("`accent` must name a colour token, e.g. `var(--c-hr)`", path,
+                         lines.get("accent"))
     trim = data["trim"].split()
     if len(trim) != 2 or not all(t.endswith("mm") for t in trim):
         raise BuildError("`trim` must be `<width>mm <height>mm`, e.g. `148mm 210mm`",
