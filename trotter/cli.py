@@ -54,7 +54,8 @@ def main():
 @main.command()
 @click.argument("ids", nargs=-1)
 @VARIANT
-def build(ids, variant):
+@click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+def build(ids, variant, force):
     """Build publications (default: all) into dist/<variant>/<id>.pdf.
 
     IDS are publication ids (book, brochure, card, cahier-01, ...) or `cahiers`.
@@ -64,9 +65,18 @@ def build(ids, variant):
     except BuildError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+    from . import deps
+    from .pipeline import source_date
+
+    date = source_date()
     failed = []
     for config in configs:
         out = output_path(config.id, variant)
+        fp = deps.fingerprint(config, variant, date)
+        if not force and deps.up_to_date(config.id, variant, out, fp):
+            click.echo(f"{config.id}: up to date -> {out.relative_to(ROOT)}")
+            continue
+        deps.forget(config.id, variant)
         try:
             result = build_publication(config, variant)
         except BuildError as exc:
@@ -79,6 +89,9 @@ def build(ids, variant):
             raise
         except Exception as exc:  # noqa: BLE001 - reported in one line, traceback in log
             _fail_internal(exc)
+        deps.record(config.id, variant, result.output, fp, result.pages)
+        for message in dict.fromkeys(result.warnings):
+            click.echo(f"{config.id}: warning: {message}", err=True)
         warn = f", {len(result.warnings)} warnings" if result.warnings else ""
         click.echo(f"{config.id}: done, {result.pages} pages, {result.seconds:.1f} s{warn}"
                    f" -> {result.output.relative_to(ROOT)}")

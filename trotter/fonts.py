@@ -15,7 +15,6 @@ FAMILIES = {
     "Trotter Text": "fontpkg_literata",       # serif for reading: Literata
     "Trotter Display": "fontpkg_source_sans_3",  # sans for headings, boxes, card: Source Sans 3
 }
-WEIGHTS = "200 900"
 
 
 def font_files() -> dict[str, list[Path]]:
@@ -27,13 +26,14 @@ def font_files() -> dict[str, list[Path]]:
 
 
 def font_face_css() -> str:
+    # Variable fonts: one face per style; WeasyPrint picks the weight instance itself.
     rules = []
     for family, paths in font_files().items():
         for path in paths:
             style = "italic" if "italic" in path.name.lower() else "normal"
             rules.append(
                 f'@font-face {{ font-family: "{family}"; src: url("{path.as_uri()}"); '
-                f"font-weight: {WEIGHTS}; font-style: {style}; }}")
+                f"font-style: {style}; }}")
     return "\n".join(rules) + "\n"
 
 
