@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from .errors import BuildError
 from .fonts import font_files
 from .sources import PublicationConfig
 
 
-def pdf_settings(variant: str) -> dict:
-    """What the PDF stage may read besides the repository, and how it writes."""
+def pdf_settings(variant: str, html: str) -> dict:
+    """What the PDF stage may read besides the repository, and how it writes.
+
+    The file identifier is derived from the HTML (WeasyPrint would make a random one), so the
+    same sources give the same bytes.
+    """
     extra = [p for paths in font_files().values() for p in paths]
-    return {"extra_files": extra, "options": {}}
+    identifier = hashlib.md5(html.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return {"extra_files": extra, "options": {"pdf_identifier": identifier.encode()}}
 
 
 def padding_pages(config: PublicationConfig, pages: int) -> int:

@@ -66,11 +66,11 @@ def build_publication(config: PublicationConfig, variant: str = "print",
     clock.lap("sources")
     html = render_html(doc, variant, date, version=version)         # 3. HTML
     clock.lap("html")
-    rendered = pdf.layout(html, config.path, **finishing.pdf_settings(variant))  # 4. layout
+    rendered = pdf.layout(html, config.path, **finishing.pdf_settings(variant, html))  # 4.
     extra = finishing.padding_pages(config, rendered.pages)         # page rules
     if extra:
         html = render_html(doc, variant, date, extra_pages=extra, version=version)
-        rendered = pdf.layout(html, config.path, **finishing.pdf_settings(variant))
+        rendered = pdf.layout(html, config.path, **finishing.pdf_settings(variant, html))
     finishing.check_page_rules(config, rendered.pages)
     clock.lap("layout")
     data = rendered.write()                                         # 5. PDF writing
