@@ -17,7 +17,8 @@ def pdf_settings(variant: str, html: str) -> dict:
     """
     extra = [p for paths in font_files().values() for p in paths]
     identifier = hashlib.md5(html.encode("utf-8"), usedforsecurity=False).hexdigest()
-    return {"extra_files": extra, "options": {"pdf_identifier": identifier.encode()}}
+    return {"extra_files": extra, "options": {"pdf_identifier": identifier.encode()},
+            "cmyk": variant == "print"}
 
 
 def padding_pages(config: PublicationConfig, pages: int) -> int:

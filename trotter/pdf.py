@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import mimetypes
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -32,8 +33,9 @@ class RefusedURL(FatalURLFetchingError):
 class RestrictedFetcher(URLFetcher):
     """Only repository files, declared extra files (fonts, ICC profile) and `data:` URLs."""
 
-    def __init__(self, extra_files=(), allowed_roots=None):
+    def __init__(self, extra_files=(), allowed_roots=None, cmyk_svg=False):
         super().__init__(timeout=1, allowed_protocols={"file", "data"})
+        self.cmyk_svg = cmyk_svg
         self.extra = {Path(p).resolve() for p in extra_files}
         self.roots = [Path(r).resolve() for r in (allowed_roots or [ROOT])]
 
@@ -49,8 +51,10 @@ class RestrictedFetcher(URLFetcher):
         if not path.is_file():
             raise RefusedURL(url, "file not found")
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(),
-                                  headers={"Content-Type": mime})
+        body = path.read_bytes()
+        if self.cmyk_svg and path.suffix == ".svg":
+            body = svg_to_cmyk(body)
+        return URLFetcherResponse(path.as_uri(), body, headers={"Content-Type": mime})
 
     def _allowed(self, path: Path) -> bool:
         for root in self.roots:
@@ -60,6 +64,21 @@ class RestrictedFetcher(URLFetcher):
                     return False
                 return True
         return False
+
+
+HEX = re.compile(rb"#([0-9a-fA-F]{6})\b")
+
+
+def svg_to_cmyk(svg: bytes) -> bytes:
+    """Print variant: the SVG's hex colours as `device-cmyk()`; near-greys become pure K."""
+    def convert(match):
+        r, g, b = (int(match.group(1)[i:i + 2], 16) / 255 for i in (0, 2, 4))
+        if max(r, g, b) - min(r, g, b) < 0.06:
+            return f"device-cmyk(0 0 0 {1 - (r + g + b) / 3:.3f})".encode()
+        k = 1 - max(r, g, b)
+        c, m, y = ((1 - v - k) / (1 - k) for v in (r, g, b))
+        return f"device-cmyk({c:.3f} {m:.3f} {y:.3f} {k:.3f})".encode()
+    return HEX.sub(convert, svg)
 
 
 class _Collect(logging.Handler):
@@ -114,9 +133,9 @@ class Rendered:
 
 
 def layout(html: str, source: Path, extra_files=(), options=None,
-           allowed_roots=None) -> Rendered:
+           allowed_roots=None, cmyk=False) -> Rendered:
     """Lay out the HTML (base URL: the repository). `source` names the file in errors."""
-    fetcher = RestrictedFetcher(extra_files, allowed_roots)
+    fetcher = RestrictedFetcher(extra_files, allowed_roots, cmyk_svg=cmyk)
     with _captured_logs() as logs:
         try:
             document = weasyprint.HTML(string=html, base_url=str(ROOT) + "/",
