@@ -17,18 +17,26 @@ help:
 	@echo "make screen     build the screen edition (dist/screen/)"
 	@echo "make clean      remove dist/ and the build cache"
 
-# WeasyPrint needs Pango; libharfbuzz-subset makes PDF writing about 3x faster.
+APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 argyll icc-profiles-free
+
+# WeasyPrint needs Pango; libharfbuzz-subset makes PDF writing about 3x faster; ArgyllCMS
+# colprof builds the FOGRA39 CMYK profile from Debian's icc-profiles-free data.
 check-libs:
 	@for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do \
 	  if ! /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib"; then \
-	    echo "missing system library $$lib: run 'sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0'"; \
+	    echo "missing system library $$lib: run 'sudo apt-get install $(APT_PACKAGES)'"; \
 	    exit 1; \
 	  fi; \
 	done
+	@if ! command -v colprof >/dev/null || [ ! -f /usr/share/color/icc/FOGRA39L.ti3 ]; then \
+	  echo "missing ArgyllCMS colprof or FOGRA39 data: run 'sudo apt-get install $(APT_PACKAGES)'"; \
+	  exit 1; \
+	fi
 
 $(STAMP): pyproject.toml | check-libs
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m trotter.icc
 	@touch $@
 
 build: $(STAMP)

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import re
+import uuid
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject
 
 from .errors import BuildError
 from .fonts import font_files
+from .icc import require_profile
 from .sources import PublicationConfig
 
 
@@ -17,8 +24,13 @@ def pdf_settings(variant: str, html: str) -> dict:
     """
     extra = [p for paths in font_files().values() for p in paths]
     identifier = hashlib.md5(html.encode("utf-8"), usedforsecurity=False).hexdigest()
-    return {"extra_files": extra, "options": {"pdf_identifier": identifier.encode()},
-            "cmyk": variant == "print"}
+    options = {"pdf_identifier": identifier.encode()}
+    if variant == "print":
+        extra.append(require_profile())
+        options["pdf_variant"] = "pdf/x-4"
+    else:
+        options["pdf_variant"] = "pdf/ua-1"
+    return {"extra_files": extra, "options": options, "cmyk": variant == "print"}
 
 
 def padding_pages(config: PublicationConfig, pages: int) -> int:
@@ -52,5 +64,40 @@ def check_page_rules(config: PublicationConfig, pages: int) -> None:
                          config.lines.get("pages"))
 
 
+XMP_ID = re.compile(rb"(xmp\.(?:did|iid):)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+TRAILER_ID = re.compile(rb"/ID\s*\[\s*([(<])([0-9a-fA-F]{32})([)>])\s*([(<])([0-9a-fA-F]{32})([)>])\s*\]")
+
+
 def finish(data: bytes, config: PublicationConfig, variant: str, date: int) -> bytes:
-    return data
+    if variant == "print":
+        data = without_annotations(data)
+    return reproducible(data)
+
+
+def without_annotations(data: bytes) -> bytes:
+    """A print file has no annotations: drop the links WeasyPrint makes for the contents,
+    cross-references and footnote calls (the screen edition keeps them)."""
+    reader = PdfReader(io.BytesIO(data))
+    if not any("/Annots" in page for page in reader.pages):
+        return data
+    writer = PdfWriter(clone_from=reader)
+    for page in writer.pages:
+        if "/Annots" in page:
+            del page[NameObject("/Annots")]
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def reproducible(data: bytes) -> bytes:
+    """Replace what WeasyPrint makes random (the XMP DocumentID, a uuid4) by values derived
+    from the content. Same-length replacements keep every byte offset valid."""
+    ids = [m.group(2) for m in XMP_ID.finditer(data)]
+    blank = TRAILER_ID.sub(b"/ID []", XMP_ID.sub(rb"\1", data))
+    digest = hashlib.sha256(blank).hexdigest()
+    for n, old in enumerate(dict.fromkeys(ids)):
+        new = uuid.UUID(hashlib.sha256(f"{digest}{n}".encode()).hexdigest()[:32], version=4)
+        data = data.replace(old, str(new).encode())
+    first, second = digest[:32].encode(), digest[32:64].encode()
+    return TRAILER_ID.sub(lambda m: b"/ID [" + m.group(1) + first + m.group(3) + b" "
+                          + m.group(4) + second + m.group(6) + b"]", data)

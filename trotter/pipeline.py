@@ -61,6 +61,7 @@ def build_publication(config: PublicationConfig, variant: str = "print",
     out = out or output_path(config.id, variant)
     clock = _Clock()
     date = source_date()
+    os.environ["SOURCE_DATE_EPOCH"] = str(date)  # fontTools stamps font subsets with it
 
     doc = build_document(config)                                   # 2. document model
     clock.lap("sources")

@@ -1,0 +1,67 @@
+"""The CMYK output profile of the print variant (PDF/X-4 output intent).
+
+Default: a FOGRA39 profile (European offset on coated paper, ISO Coated v2 class), built at
+setup (`make`) from the FOGRA39L characterisation data in Debian's `icc-profiles-free` with
+ArgyllCMS `colprof`, and kept beside the virtual environment. It is never downloaded.
+A print shop's own profile drops in with `TROTTER_CMYK_PROFILE=/path/to/profile.icc`.
+
+    python -m trotter.icc      # build the default profile (what `make` runs)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import BuildError
+
+TI3 = Path("/usr/share/color/icc/FOGRA39L.ti3")
+DEFAULT = Path(sys.prefix) / "share" / "trotter" / "FOGRA39.icc"
+APT = "apt-get install argyll icc-profiles-free"
+
+
+def profile_path() -> Path:
+    return Path(os.environ.get("TROTTER_CMYK_PROFILE") or DEFAULT).resolve()
+
+
+def require_profile() -> Path:
+    path = profile_path()
+    if not path.is_file():
+        raise BuildError(f"CMYK output profile {path} not found: run `make` (it builds the "
+                         f"FOGRA39 profile; needs `{APT}`) or set TROTTER_CMYK_PROFILE")
+    return path
+
+
+def build_profile(dest: Path = DEFAULT) -> Path:
+    """Build the FOGRA39 profile with colprof; the header date is fixed so the bytes repeat."""
+    if not shutil.which("colprof") or not TI3.is_file():
+        raise BuildError(f"cannot build the CMYK profile: colprof or {TI3} missing; run `{APT}`")
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(TI3, Path(tmp) / "FOGRA39L.ti3")
+        subprocess.run(
+            ["colprof", "-qm", "-D", "FOGRA39 (ISO Coated v2 class), Talenten Trotter",
+             "-C", "Built with ArgyllCMS colprof from FOGRA39L (icc-profiles-free)",
+             "-O", "FOGRA39.icc", "FOGRA39L"],
+            cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+        data = bytearray((Path(tmp) / "FOGRA39.icc").read_bytes())
+    data[24:36] = bytes(12)          # creation date/time: not part of the colour
+    data[84:100] = bytes(16)         # profile ID: zero means "not computed"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dest = dest.with_suffix(".tmp")
+    tmp_dest.write_bytes(bytes(data))
+    tmp_dest.replace(dest)
+    return dest
+
+
+if __name__ == "__main__":
+    try:
+        if DEFAULT.is_file():
+            print(f"CMYK profile: {DEFAULT}")
+        else:
+            print(f"building the FOGRA39 CMYK profile (about 20 s) -> {build_profile()}")
+    except (BuildError, subprocess.CalledProcessError) as exc:
+        sys.exit(str(exc))
