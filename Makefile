@@ -41,6 +41,10 @@ $(STAMP): pyproject.toml | check-libs
 
 build: $(STAMP)
 	$(PY) build.py build
+	$(PY) build.py preflight
+
+preflight: $(STAMP)
+	$(PY) build.py preflight
 
 book brochure card cahiers: $(STAMP)
 	$(PY) build.py build $@

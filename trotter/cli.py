@@ -101,6 +101,38 @@ def build(ids, variant, force):
         sys.exit(1)
 
 
+@main.command()
+@click.argument("ids", nargs=-1)
+@VARIANT
+def preflight(ids, variant):
+    """Check the built PDFs (default all) for the print shop: boxes, page counts, fonts,
+    colour, output intent, images, total ink, annotations. Exit 1 when anything fails."""
+    from .preflight import inspect
+
+    try:
+        configs = _configs(ids)
+    except BuildError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    failed = 0
+    for config in configs:
+        path = output_path(config.id, variant)
+        if not path.is_file():
+            click.echo(f"{config.id}: FAIL {path.relative_to(ROOT)} is missing: build it first")
+            failed += 1
+            continue
+        report = inspect(path.read_bytes(), config, variant)
+        stale = " (STALE: the last build failed)" if path.with_name(path.name + ".STALE").exists() else ""
+        status = "FAIL" if report.problems else "ok"
+        click.echo(f"{config.id}: {status}{stale} — {report.pages} pages, "
+                   f"{len(report.fonts)} fonts, {report.images} images, "
+                   f"max ink {report.max_ink:.0f} %  [{path.relative_to(ROOT)}]")
+        for problem in report.problems:
+            click.echo(f"    {problem}")
+        failed += bool(report.problems or stale)
+    sys.exit(1 if failed else 0)
+
+
 @main.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json):

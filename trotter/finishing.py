@@ -65,7 +65,8 @@ def check_page_rules(config: PublicationConfig, pages: int) -> None:
 
 
 XMP_ID = re.compile(rb"(xmp\.(?:did|iid):)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
-TRAILER_ID = re.compile(rb"/ID\s*\[\s*([(<])([0-9a-fA-F]{32})([)>])\s*([(<])([0-9a-fA-F]{32})([)>])\s*\]")
+TRAILER_ID = re.compile(
+    rb"/ID\s*\[\s*([(<])([0-9a-fA-F]{32,64})([)>])\s*([(<])([0-9a-fA-F]{32,64})([)>])\s*\]")
 
 
 def finish(data: bytes, config: PublicationConfig, variant: str, date: int) -> bytes:
@@ -98,6 +99,10 @@ def reproducible(data: bytes) -> bytes:
     for n, old in enumerate(dict.fromkeys(ids)):
         new = uuid.UUID(hashlib.sha256(f"{digest}{n}".encode()).hexdigest()[:32], version=4)
         data = data.replace(old, str(new).encode())
-    first, second = digest[:32].encode(), digest[32:64].encode()
-    return TRAILER_ID.sub(lambda m: b"/ID [" + m.group(1) + first + m.group(3) + b" "
-                          + m.group(4) + second + m.group(6) + b"]", data)
+    def trailer_id(m):   # only the hex digits change: same length, no offset moves
+        text = bytearray(m.group(0))
+        for group, value in ((2, digest[:len(m.group(2))]), (5, digest[64 - len(m.group(5)):])):
+            start, end = m.start(group) - m.start(0), m.end(group) - m.start(0)
+            text[start:end] = value.encode()
+        return bytes(text)
+    return TRAILER_ID.sub(trailer_id, data)

@@ -37,6 +37,11 @@ def output_path(pub_id: str, variant: str = "print") -> Path:
     return DIST / variant / f"{pub_id}.pdf"
 
 
+def imposed_path(pub_id: str, suffix: str, out: Path) -> Path:
+    """dist/imposed/<id>-<suffix>.pdf beside dist/print/ (or beside a custom output)."""
+    return out.parent.parent / "imposed" / f"{pub_id}-{suffix}.pdf"
+
+
 def source_date() -> int:
     """SOURCE_DATE_EPOCH, else the last commit's time, else a fixed date: never `now`."""
     if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
@@ -83,6 +88,14 @@ def build_publication(config: PublicationConfig, variant: str = "print",
         raise BuildError("preflight failed:\n  " + "\n  ".join(problems), config.path)
     clock.lap("preflight")
     atomic_write(out, data)
+    if variant == "print":                                          # 8. imposition
+        from .impose import imposed
+
+        sheets = imposed(config.kind, data)
+        if sheets:
+            atomic_write(imposed_path(config.id, sheets[0], out),
+                         finishing.reproducible(sheets[1]))
+    clock.lap("imposition")
     return Result(config.id, out, pages=rendered.pages, seconds=clock.total(),
                   warnings=rendered.warnings, timings=clock.laps)
 
@@ -96,11 +109,18 @@ def atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     stale_marker(path).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def stale_marker(path: Path) -> Path:

@@ -1,35 +1,105 @@
-"""Stage 6, preflight: checks on the finished PDF bytes, each problem located by page."""
+"""Stage 6, preflight: checks on the finished PDF bytes, each problem located by page.
+
+Print files (PDF/X-4): TrimBox = trim size and BleedBox = trim + 3 mm on every page; page-count
+rules; every font embedded and one of the project's; no DeviceRGB anywhere (content streams,
+images, transparency groups); an output intent; raster images at 300 ppi or more where
+placed; total ink at most 300 %; no annotations or form fields.
+Screen files: MediaBox = trim size, tagged, language set.
+"""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 
 from pypdf import PdfReader
+from pypdf.generic import ContentStream
 
 from .fonts import declared_font_names
 from .sources import PublicationConfig
 
 MM = 72 / 25.4
+BLEED_MM = 3.0
+MIN_PPI = 300
+MAX_INK = 300.0
+TOLERANCE_MM = 0.2
+
+
+@dataclass
+class Report:
+    """What preflight found in one PDF."""
+    problems: list[str] = field(default_factory=list)
+    pages: int = 0
+    max_ink: float = 0.0
+    images: int = 0
+    fonts: list[str] = field(default_factory=list)
+
+    def add(self, page: int | None, message: str) -> None:
+        self.problems.append(f"page {page}: {message}" if page else message)
 
 
 def check_pdf(data: bytes, config: PublicationConfig, variant: str) -> list[str]:
+    return inspect(data, config, variant).problems
+
+
+def inspect(data: bytes, config: PublicationConfig, variant: str) -> Report:
     reader = PdfReader(io.BytesIO(data))
-    problems: list[str] = []
-    problems += _check_boxes(reader, config)
-    problems += _check_fonts(reader)
-    return problems
+    report = Report(pages=len(reader.pages))
+    _check_page_rules(reader, config, report)
+    _check_boxes(reader, config, variant, report)
+    _check_fonts(reader, report)
+    root = reader.trailer["/Root"]
+    if str(root.get("/Lang", "")) != config.language:
+        report.add(None, f"document language is not `{config.language}`")
+    if variant == "print":
+        if not root.get("/OutputIntents"):
+            report.add(None, "no output intent (PDF/X needs the CMYK profile)")
+        if "/AcroForm" in root:
+            report.add(None, "form fields are not allowed in a print file")
+        for number, page in enumerate(reader.pages, start=1):
+            if page.get("/Annots"):
+                report.add(number, "annotations are not allowed in a print file")
+            _check_colour(page, number, report)
+    else:
+        if "/StructTreeRoot" not in root:
+            report.add(None, "the screen edition must be a tagged PDF")
+        for number, page in enumerate(reader.pages, start=1):
+            for operands, operator in ContentStream(page.get_contents(), reader).operations:
+                if operator in CMYK_OPERATORS:
+                    report.add(number, "CMYK colour in the screen edition (use RGB tokens)")
+                    break
+    return report
 
 
-def _check_boxes(reader: PdfReader, config: PublicationConfig) -> list[str]:
+def _check_page_rules(reader: PdfReader, config: PublicationConfig, report: Report) -> None:
+    rules, pages = config.pages, len(reader.pages)
+    if rules.get("exact") and pages != rules["exact"]:
+        report.add(None, f"{pages} pages, expected exactly {rules['exact']}")
+    if rules.get("multiple") and pages % rules["multiple"]:
+        report.add(None, f"{pages} pages is not a multiple of {rules['multiple']}")
+    if rules.get("max") and pages > rules["max"]:
+        report.add(None, f"{pages} pages, more than the maximum of {rules['max']}")
+
+
+def _size_mm(box) -> tuple[float, float]:
+    return float(box.width) / MM, float(box.height) / MM
+
+
+def _check_boxes(reader: PdfReader, config: PublicationConfig, variant: str,
+                 report: Report) -> None:
     width, height = (float(v.removesuffix("mm")) for v in config.trim)
-    problems = []
+    bleed = BLEED_MM if variant == "print" else 0.0
     for number, page in enumerate(reader.pages, start=1):
-        trim = page.trimbox
-        w, h = float(trim.width) / MM, float(trim.height) / MM
-        if abs(w - width) > 0.2 or abs(h - height) > 0.2:
-            problems.append(f"page {number}: trim box {w:.1f} x {h:.1f} mm, "
-                            f"expected {width:g} x {height:g} mm")
-    return problems
+        w, h = _size_mm(page.trimbox)
+        if abs(w - width) > TOLERANCE_MM or abs(h - height) > TOLERANCE_MM:
+            report.add(number, f"trim box {w:.1f} x {h:.1f} mm, expected "
+                               f"{width:g} x {height:g} mm")
+        box = page.bleedbox if variant == "print" else page.mediabox
+        name = "bleed box" if variant == "print" else "media box"
+        bw, bh = _size_mm(box)
+        if abs(bw - width - 2 * bleed) > TOLERANCE_MM or abs(bh - height - 2 * bleed) > TOLERANCE_MM:
+            report.add(number, f"{name} {bw:.1f} x {bh:.1f} mm, expected "
+                               f"{width + 2 * bleed:g} x {height + 2 * bleed:g} mm")
 
 
 def pdf_fonts(reader: PdfReader) -> dict[str, bool]:
@@ -59,13 +129,103 @@ def pdf_fonts(reader: PdfReader) -> dict[str, bool]:
     return fonts
 
 
-def _check_fonts(reader: PdfReader) -> list[str]:
+def _check_fonts(reader: PdfReader, report: Report) -> None:
     declared = declared_font_names()
-    problems = []
     for name, embedded in sorted(pdf_fonts(reader).items()):
+        report.fonts.append(name)
         if not embedded:
-            problems.append(f"font {name} is not embedded")
+            report.add(None, f"font {name} is not embedded")
         if not any(name == d or name.startswith(d + "-") for d in declared):
-            problems.append(f"font {name} is not one of the project's fonts "
-                            f"(a glyph fell back to a system font)")
-    return problems
+            report.add(None, f"font {name} is not one of the project's fonts "
+                             "(a glyph fell back to a system font)")
+
+
+# -- colour, ink and images ----------------------------------------------------------------
+
+RGB_OPERATORS = {b"rg", b"RG"}
+CMYK_OPERATORS = {b"k", b"K"}
+
+
+def _check_colour(page, number: int, report: Report) -> None:
+    seen: set[int] = set()
+    _scan(page.get_contents(), page.get("/Resources"), number, report, seen,
+          [1, 0, 0, 1, 0, 0], page)
+    group = page.get("/Group")
+    if group and "RGB" in str(group.get_object().get("/CS", "")):
+        report.add(number, "transparency group in DeviceRGB")
+
+
+def _colour_space_is_rgb(cs) -> bool:
+    cs = cs.get_object() if hasattr(cs, "get_object") else cs
+    if isinstance(cs, list) and cs:
+        if str(cs[0]) == "/ICCBased":
+            return int(cs[1].get_object().get("/N", 0)) == 3
+        if str(cs[0]) in ("/Indexed", "/Separation", "/DeviceN"):
+            return _colour_space_is_rgb(cs[1] if str(cs[0]) == "/Indexed" else cs[2])
+    return str(cs) in ("/DeviceRGB", "/CalRGB")
+
+
+def _multiply(a, b):
+    return [a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3],
+            a[2] * b[0] + a[3] * b[2], a[2] * b[1] + a[3] * b[3],
+            a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5]]
+
+
+def _scan(contents, resources, number: int, report: Report, seen: set, ctm, page) -> None:
+    if contents is None:
+        return
+    resources = resources.get_object() if resources else {}
+    for cs in (resources.get("/ColorSpace") or {}).values():
+        if _colour_space_is_rgb(cs):
+            report.add(number, "DeviceRGB colour space in the page resources")
+            break
+    for group_owner in (resources.get("/XObject") or {}).values():
+        xobject = group_owner.get_object()
+        group = xobject.get("/Group")
+        if group and "RGB" in str(group.get_object().get("/CS", "")):
+            report.add(number, "transparency group in DeviceRGB")
+    stack = []
+    stream = ContentStream(contents, page.pdf)
+    for operands, operator in stream.operations:
+        if operator == b"q":
+            stack.append(ctm)
+        elif operator == b"Q" and stack:
+            ctm = stack.pop()
+        elif operator == b"cm":
+            ctm = _multiply([float(v) for v in operands], ctm)
+        elif operator in RGB_OPERATORS:
+            report.add(number, "RGB colour in a content stream")
+        elif operator in CMYK_OPERATORS or operator in (b"scn", b"SCN", b"sc", b"SC"):
+            if operator in CMYK_OPERATORS or len(operands) == 4:
+                try:
+                    ink = sum(float(v) for v in operands[:4]) * 100
+                except (TypeError, ValueError):
+                    continue
+                report.max_ink = max(report.max_ink, ink)
+                if ink > MAX_INK + 0.5:
+                    report.add(number, f"total ink {ink:.0f} % (at most {MAX_INK:.0f} %)")
+        elif operator == b"Do":
+            name = operands[0]
+            xobject = (resources.get("/XObject") or {}).get(name)
+            if xobject is None:
+                continue
+            xobject = xobject.get_object()
+            if xobject.get("/Subtype") == "/Image":
+                _check_image(xobject, ctm, number, report)
+            elif xobject.get("/Subtype") == "/Form" and id(xobject) not in seen:
+                seen.add(id(xobject))
+                matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
+                _scan(xobject, xobject.get("/Resources"), number, report, seen,
+                      _multiply(matrix, ctm), page)
+
+
+def _check_image(image, ctm, number: int, report: Report) -> None:
+    report.images += 1
+    if _colour_space_is_rgb(image.get("/ColorSpace", "")):
+        report.add(number, "RGB image (convert it to CMYK)")
+    width_pt = (ctm[0] ** 2 + ctm[1] ** 2) ** 0.5
+    height_pt = (ctm[2] ** 2 + ctm[3] ** 2) ** 0.5
+    if width_pt and height_pt:
+        ppi = min(int(image["/Width"]) / (width_pt / 72), int(image["/Height"]) / (height_pt / 72))
+        if ppi < MIN_PPI - 1:
+            report.add(number, f"image at {ppi:.0f} ppi where placed (at least {MIN_PPI})")
