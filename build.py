@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Talenten Trotter: build the publications. Run `python build.py --help`."""
 
-from trotter.cli import main
+from trotter.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

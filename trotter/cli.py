@@ -15,12 +15,11 @@ import click
 
 from . import ROOT
 from .errors import BuildError
-from .pipeline import DIST, build_publication, mark_stale, output_path
+from .pipeline import DIST, output_path
 from .sources import discover, load_config
 
 VARIANT = click.option("--variant", type=click.Choice(["print", "screen"]), default="print",
                        show_default=True, help="print: CMYK, bleed; screen: RGB, tagged.")
-LOG = DIST / "build.log"
 
 
 def _configs(ids: tuple[str, ...]):
@@ -38,7 +37,17 @@ def _configs(ids: tuple[str, ...]):
     return [known[i] for i in dict.fromkeys(ids)]
 
 
+def run() -> None:
+    """Entry point: any unexpected exception is one line and exit code 3, not a traceback."""
+    try:
+        main()
+    except Exception as exc:  # noqa: BLE001
+        _fail_internal(exc)
+
+
 def _fail_internal(exc: BaseException) -> None:
+    from .runner import LOG
+
     LOG.parent.mkdir(parents=True, exist_ok=True)
     LOG.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
     click.echo(f"internal error: {exc.__class__.__name__}: {exc} "
@@ -55,50 +64,57 @@ def main():
 @click.argument("ids", nargs=-1)
 @VARIANT
 @click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
-def build(ids, variant, force):
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Publications rendered in parallel (default: number of CPUs).")
+def build(ids, variant, force, jobs):
     """Build publications (default: all) into dist/<variant>/<id>.pdf.
 
-    IDS are publication ids (book, brochure, card, cahier-01, ...) or `cahiers`.
+    IDS are publication ids (book, brochure, card, cahier-01, ...) or `cahiers`. Only
+    publications whose inputs changed are rebuilt.
     """
+    from .runner import LOG, Locked, build_lock, run_builds
+
     try:
         configs = _configs(ids)
-    except BuildError as exc:
+        with build_lock():
+            outcome = run_builds(configs, variant, jobs=jobs, force=force, echo=click.echo,
+                                 echo_err=lambda m: click.echo(m, err=True))
+    except (BuildError, Locked) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    from . import deps
-    from .pipeline import source_date
-
-    date = source_date()
-    failed = []
-    for config in configs:
-        out = output_path(config.id, variant)
-        fp = deps.fingerprint(config, variant, date)
-        if not force and deps.up_to_date(config.id, variant, out, fp):
-            click.echo(f"{config.id}: up to date -> {out.relative_to(ROOT)}")
-            continue
-        deps.forget(config.id, variant)
-        try:
-            result = build_publication(config, variant)
-        except BuildError as exc:
-            kept = mark_stale(out, str(exc))
-            note = f" (previous {out.relative_to(ROOT)} kept, it is STALE)" if kept else ""
-            click.echo(f"{config.id}: failed{note}\n{exc}", err=True)
-            failed.append((config.id, exc))
-            continue
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported in one line, traceback in log
-            _fail_internal(exc)
-        deps.record(config.id, variant, result.output, fp, result.pages)
-        for message in dict.fromkeys(result.warnings):
-            click.echo(f"{config.id}: warning: {message}", err=True)
-        warn = f", {len(result.warnings)} warnings" if result.warnings else ""
-        click.echo(f"{config.id}: done, {result.pages} pages, {result.seconds:.1f} s{warn}"
-                   f" -> {result.output.relative_to(ROOT)}")
-    if failed:
-        click.echo(f"\n{len(failed)} of {len(configs)} publications failed: "
-                   + ", ".join(i for i, _ in failed), err=True)
+    except KeyboardInterrupt:
+        click.echo("interrupted: unfinished publications were not written", err=True)
+        sys.exit(130)
+    if outcome.internal:
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        LOG.write_text("\n".join(f"{i}:\n{tb}" for i, tb in outcome.internal), encoding="utf-8")
+        names = ", ".join(i for i, _ in outcome.internal)
+        click.echo(f"internal error while building {names} "
+                   f"(traceback in {LOG.relative_to(ROOT)})", err=True)
+    if outcome.failed:
+        click.echo(f"\n{len(outcome.failed)} of {len(configs)} publications failed:", err=True)
+        for pub_id, error in outcome.failed:
+            click.echo(f"  {pub_id}: {error.splitlines()[0]}", err=True)
+    if outcome.internal:
+        sys.exit(3)
+    if outcome.failed:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("ids", nargs=-1)
+@VARIANT
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Publications rendered in parallel (default: number of CPUs).")
+def watch(ids, variant, jobs):
+    """Rebuild the affected publications (default: all) whenever a file is saved."""
+    from .watch import watch as watch_loop
+
+    def load():
+        return _configs(ids)
+
+    watch_loop(load, variant, jobs=jobs, echo=click.echo,
+               echo_err=lambda m: click.echo(m, err=True))
 
 
 @main.command()
@@ -131,6 +147,57 @@ def preflight(ids, variant):
             click.echo(f"    {problem}")
         failed += bool(report.problems or stale)
     sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("ids", nargs=-1)
+@click.option("--dpi", type=click.IntRange(20, 300), default=56, show_default=True)
+@click.option("--no-build", is_flag=True, help="Use the PDFs as they are.")
+def proof(ids, dpi, no_build):
+    """Contact sheets of the print PDFs as spreads: dist/proofs/<id>-NN.png."""
+    from .proof import run as run_proof
+
+    try:
+        configs = _configs(ids)
+    except BuildError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    sys.exit(run_proof([(c.id, c.kind) for c in configs], dpi=dpi, build=not no_build))
+
+
+@main.command("diff")
+@click.argument("ids", nargs=-1)
+@click.option("--against", metavar="DIR|GIT-REF", default=None,
+              help="Folder of PDFs or git revision (default: last v* tag, else HEAD).")
+@click.option("--no-build", is_flag=True, help="Use the current PDFs as they are.")
+def diff_(ids, against, no_build):
+    """Compare the PDFs page by page with another build; report in dist/diff/index.html.
+
+    Exit 0 when nothing changed, 1 when pages changed, 2 on errors.
+    """
+    from . import diff as visual_diff
+
+    try:
+        configs = _configs(ids) if ids else []
+    except BuildError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    sys.exit(visual_diff.run([c.id for c in configs], against, build=not no_build))
+
+
+@main.command()
+@click.argument("ids", nargs=-1)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+def serve(ids, port):
+    """Live preview on 127.0.0.1: the pages as spreads, rebuilt and refreshed on save."""
+    from .serve import serve as run_server
+
+    try:
+        configs = _configs(ids) if ids else []
+    except BuildError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    sys.exit(run_server(port, ROOT, [c.id for c in configs] or None))
 
 
 @main.command("list")
