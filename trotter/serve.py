@@ -1,0 +1,643 @@
+"""Live preview: a local web page that shows the publications as spreads and rebuilds on save.
+
+`make_server(port)` returns a `PreviewServer` (standard library http.server, one thread per
+request). `start()` runs it in background threads: the HTTP server, a watcher (watchfiles,
+debounced) on the source folders, and a builder that runs the build as a subprocess, so a
+crash in the build never takes the server down. When a build finishes, the open pages hear it
+through server-sent events (`/events`) and fetch their new content by themselves. A build
+error is shown with file and line instead of the stale pages.
+
+Routes: `/` (the page; `?pub=ID` picks a publication), `/events` (server-sent events),
+`/state.json` (the build state), `/page/ID/N.png?side=left|right|none` (one page, rendered
+with pypdfium2 at screen resolution, bleed shaded as in the proof sheets).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BytesIO
+from pathlib import Path
+from typing import Iterable, Sequence
+from urllib.parse import parse_qs, urlsplit
+
+import pypdfium2 as pdfium
+import yaml
+
+from . import ROOT
+from .proof import mark_page, page_side, render_page, spreads
+
+SCREEN_DPI = 96
+WATCHED = ("book", "brochure", "card", "cahiers", "templates", "styles")
+ERROR_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*):(?P<line>\d+): (?P<message>.+)$", re.M)
+FAILED_LINE = re.compile(r"^(?P<id>[\w.-]+): failed", re.M)
+LOCKED = "another build is running"     # build.py: one build at a time per checkout
+
+
+@dataclass
+class Publication:
+    id: str
+    title: str
+    kind: str
+    pdf: Path
+
+
+@dataclass
+class BuildState:
+    generation: int = 0             # number of finished builds
+    building: bool = False
+    waiting: bool = False           # for another build (e.g. `make`) to finish
+    returncode: int | None = None   # of the last finished build
+    output: str = ""                # its stderr (and stdout on failure)
+    failed: set[str] = field(default_factory=set)
+    seconds: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def public(self) -> dict:
+        return {"generation": self.generation, "building": self.building,
+                "waiting": self.waiting, "ok": self.ok, "returncode": self.returncode,
+                "failed": sorted(self.failed), "seconds": round(self.seconds, 2)}
+
+
+class Preview:
+    """What the server shows: the publications, the build state, rendered pages."""
+
+    def __init__(self, root: Path = ROOT, ids: Sequence[str] | None = None,
+                 publications: Sequence[Path] | None = None, out: Path | None = None,
+                 dpi: float = SCREEN_DPI, quiet: bool = False):
+        self.root = root
+        self.ids = list(ids or [])
+        self.ymls = [Path(p).resolve() for p in publications] if publications else None
+        self.out = out or root / "dist" / "print"
+        self.dpi = dpi
+        self.quiet = quiet
+        self.state = BuildState()
+        self.changed = threading.Condition()    # notified on every state change
+        self.pdf_lock = threading.Lock()        # pdfium is not thread-safe
+        self._pngs: OrderedDict[tuple, bytes] = OrderedDict()
+        self._docs: dict[Path, tuple[str, pdfium.PdfDocument]] = {}
+        self.publications = self.list_publications()
+
+    # -- publications and build ------------------------------------------------------------
+
+    def list_publications(self) -> list[Publication]:
+        if self.ymls is not None:
+            ymls = self.ymls
+        else:
+            from .sources import discover
+
+            ymls = discover(self.root)
+        found = []
+        for yml in ymls:
+            pub_id, title, kind = yml.parent.name, yml.parent.name, "?"
+            try:
+                data = yaml.safe_load(yml.read_text(encoding="utf-8"))
+                if isinstance(data, dict):
+                    pub_id = str(data.get("id") or pub_id)
+                    title, kind = str(data.get("title") or pub_id), str(data.get("kind", "?"))
+            except (OSError, yaml.YAMLError):
+                pass                            # the build reports it with file and line
+            if self.ids and pub_id not in self.ids:
+                continue
+            found.append(Publication(pub_id, title, kind, self.out / f"{pub_id}.pdf"))
+        return found
+
+    def build_command(self) -> list[str]:
+        if self.ymls is None:
+            return [sys.executable, str(self.root / "build.py"), "build", *self.ids]
+        return [sys.executable, "-m", "trotter.serve", "--build", str(self.out),
+                *map(str, self.ymls)]
+
+    def build(self, process_started=None) -> BuildState | None:
+        """Run one build (a subprocess) and record its outcome.
+
+        None when another build holds the checkout's lock: nothing was built, try again.
+        """
+        with self.changed:
+            self.state.building = True
+            self.changed.notify_all()
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(self.build_command(), cwd=self.root, text=True,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)
+            if process_started:
+                process_started(proc)
+            try:
+                stdout, stderr = proc.communicate(timeout=900)
+            except subprocess.TimeoutExpired:
+                end_build(proc)
+                stdout, stderr = proc.communicate()
+                stderr += "\nthe build took longer than 15 minutes and was stopped"
+            code = proc.returncode
+        except (OSError, subprocess.SubprocessError) as exc:
+            stdout, stderr, code = "", f"the build could not run: {exc}", 3
+        output = stderr if code == 0 else (stderr + ("\n" + stdout if stdout else "")).strip()
+        if code != 0 and LOCKED in output:
+            with self.changed:
+                self.state.building, self.state.waiting = False, True
+                self.changed.notify_all()
+            self._log("another build is running; waiting for it to finish")
+            return None
+        self.publications = self.list_publications()
+        with self.changed:
+            st = self.state
+            st.generation += 1
+            st.building, st.waiting, st.returncode, st.output = False, False, code, output
+            st.failed = set(FAILED_LINE.findall(output)) | {
+                p.id for p in self.publications
+                if p.pdf.with_name(p.pdf.name + ".STALE").exists()}
+            st.seconds, st.finished = time.monotonic() - start, time.time()
+            self.changed.notify_all()
+        self._log(f"build {self.state.generation}: "
+                  + ("ok" if code == 0 else f"FAILED (exit {code})")
+                  + f", {self.state.seconds:.1f} s" + ("" if code == 0 else "\n" + output))
+        return self.state
+
+    def _log(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[serve] {message}", file=sys.stderr, flush=True)
+
+    # -- pages -----------------------------------------------------------------------------
+
+    def find(self, pub_id: str) -> Publication | None:
+        return next((p for p in self.publications if p.id == pub_id), None)
+
+    def showable(self, pub: Publication) -> bool:
+        """Pages are shown only when the last build did not fail for this publication."""
+        st = self.state
+        if pub.id in st.failed:
+            return False
+        return st.ok or st.returncode is None or bool(st.failed)
+
+    def _document(self, pub: Publication) -> tuple[str, pdfium.PdfDocument] | None:
+        """The open PDF and its version (size and mtime); call with pdf_lock held."""
+        try:
+            stat = pub.pdf.stat()
+        except OSError:
+            return None
+        version = f"{stat.st_mtime_ns:x}{stat.st_size:x}"
+        cached = self._docs.get(pub.pdf)
+        if cached and cached[0] == version:
+            return cached
+        if cached:
+            cached[1].close()
+        try:
+            doc = pdfium.PdfDocument(str(pub.pdf))
+        except pdfium.PdfiumError:
+            self._docs.pop(pub.pdf, None)
+            return None
+        self._docs[pub.pdf] = (version, doc)
+        return version, doc
+
+    def pages(self, pub: Publication) -> tuple[str, list[tuple[int, int]]] | None:
+        """(version, [(width, height) in px of each page as shown]) or None."""
+        with self.pdf_lock:
+            found = self._document(pub)
+            if not found:
+                return None
+            version, doc = found
+            scale = self.dpi / 72
+            sizes = []
+            for i in range(len(doc)):
+                page = doc[i]
+                crop, trim = page.get_cropbox(), page.get_trimbox()
+                width = crop[2] - crop[0]
+                if pub.kind != "card":            # the spine-side bleed is cut off
+                    width -= (trim[0] - crop[0]) if (i + 1) % 2 else (crop[2] - trim[2])
+                sizes.append((round(width * scale), round((crop[3] - crop[1]) * scale)))
+            return version, sizes
+
+    def png(self, pub: Publication, number: int, side: str | None) -> bytes | None:
+        with self.pdf_lock:
+            found = self._document(pub)
+            if not found or not 1 <= number <= len(found[1]):
+                return None
+            version, doc = found
+            key = (pub.id, version, number, side)
+            if key in self._pngs:
+                self._pngs.move_to_end(key)
+                return self._pngs[key]
+            image = mark_page(render_page(doc[number - 1], self.dpi, number), side).image
+        buffer = BytesIO()
+        image.save(buffer, "PNG")
+        data = buffer.getvalue()
+        with self.pdf_lock:
+            self._pngs[key] = data
+            while len(self._pngs) > 400:
+                self._pngs.popitem(last=False)
+        return data
+
+    def close(self) -> None:
+        with self.pdf_lock:
+            for _, doc in self._docs.values():
+                doc.close()
+            self._docs.clear()
+
+    # -- the page --------------------------------------------------------------------------
+
+    def page_html(self, pub_id: str | None) -> str:
+        esc = html.escape
+        st = self.state
+        current = self.find(pub_id) if pub_id else None
+        current = current or (self.publications[0] if self.publications else None)
+        nav = []
+        for pub in self.publications:
+            mark = " failed" if pub.id in st.failed else ""
+            here = " current" if current and pub.id == current.id else ""
+            nav.append(f"<li class='pub{mark}{here}'><a href='/?pub={esc(pub.id)}'>"
+                       f"<b>{esc(pub.id)}</b> <span>{esc(pub.title)}</span></a></li>")
+        body = [self._status_html()]
+        if not st.ok and st.returncode is not None:
+            body.append(self._error_html())
+        if current is None:
+            body.append("<p class='empty'>No publications found.</p>")
+        elif not self.showable(current):
+            body.append(f"<p class='hidden-pages'>The pages of <b>{esc(current.id)}</b> are "
+                        "hidden until the build succeeds: the last good PDF is stale.</p>")
+        else:
+            body.append(self._spreads_html(current))
+        return _PAGE.format(generation=st.generation, nav="\n".join(nav),
+                            building=("building" if st.building else "")
+                            + (" waiting" if st.waiting else ""),
+                            title=esc(current.title if current else "Preview"),
+                            main="\n".join(body))
+
+    def _status_html(self) -> str:
+        st = self.state
+        if st.waiting:
+            text = "waiting for another build (make, build.py) to finish…"
+        elif st.returncode is None:
+            text = "building…" if st.building else "waiting for the first build"
+        else:
+            when = time.strftime("%H:%M:%S", time.localtime(st.finished))
+            text = (f"built at {when} in {st.seconds:.1f} s" if st.ok
+                    else f"build FAILED at {when}")
+        return f"<p id='status'>{html.escape(text)}</p>"
+
+    def _error_html(self) -> str:
+        esc = html.escape
+        output = self.state.output
+        items = [f"<li><code class='where'>{esc(m['path'])}:{esc(m['line'])}</code> "
+                 f"{esc(m['message'])}</li>" for m in ERROR_LINE.finditer(output)]
+        listed = f"<ul class='errors'>{''.join(items)}</ul>" if items else ""
+        return (f"<section class='build-error'><h2>Build failed</h2>{listed}"
+                f"<pre>{esc(output or 'no output')}</pre></section>")
+
+    def _spreads_html(self, pub: Publication) -> str:
+        esc = html.escape
+        found = self.pages(pub)
+        if not found:
+            return (f"<p class='empty'>{esc(pub.id)}: no PDF yet"
+                    f"{' (building…)' if self.state.building else ''}.</p>")
+        version, sizes = found
+        bound = pub.kind != "card"
+        rows = [f"<h1>{esc(pub.title)} <small>{esc(pub.id)} · {len(sizes)} pages</small></h1>",
+                "<div class='spreads'>"]
+        for left, right in spreads(len(sizes)):
+            cells = []
+            for number in (left, right):
+                if not number:
+                    cells.append("<div class='blank'></div>")
+                    continue
+                side = page_side(number, bound) or "none"
+                width, height = sizes[number - 1]
+                src = f"/page/{esc(pub.id)}/{number}.png?v={version}&amp;side={side}"
+                cells.append(f"<figure class='{side}'><img class='page' src='{src}' "
+                             f"width='{width}' height='{height}' alt='page {number}' "
+                             f"data-page='{number}' loading='lazy'>"
+                             f"<figcaption>{number}</figcaption></figure>")
+            rows.append(f"<div class='spread'>{''.join(cells)}</div>")
+        rows.append("</div>")
+        return "\n".join(rows)
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """The HTTP server plus its watcher and builder threads: `start()`, `stop()`."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], preview: Preview,
+                 watch: Iterable[Path] | None = None, debounce_ms: int = 300):
+        super().__init__(address, _Handler)
+        self.preview = preview
+        self.watch_paths = [Path(p) for p in (watch if watch is not None else [])]
+        self.debounce_ms = debounce_ms
+        self.stopping = threading.Event()
+        self._dirty = True                      # build once at start
+        self._workers: list[threading.Thread] = []
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> "PreviewServer":
+        for target in (self.serve_forever, self._builder, self._watcher):
+            thread = threading.Thread(target=target, daemon=True,
+                                      name=f"preview-{target.__name__.strip('_')}")
+            thread.start()
+            self._workers.append(thread)
+        return self
+
+    def request_build(self) -> None:
+        with self.preview.changed:
+            self._dirty = True
+            self.preview.changed.notify_all()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.preview.changed:
+            self.preview.changed.notify_all()
+        if self._process:
+            end_build(self._process)
+        if self._workers:                       # shutdown() waits for serve_forever
+            self.shutdown()
+        self.server_close()
+        for thread in self._workers:
+            thread.join(timeout=10)
+        self.preview.close()
+
+    def wait_for(self, generation: int, timeout: float = 60) -> BuildState:
+        """Block until `generation` builds have finished (for tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        with self.preview.changed:
+            while self.preview.state.generation < generation:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"build {generation} did not finish in {timeout} s")
+                self.preview.changed.wait(left)
+            return self.preview.state
+
+    def _builder(self) -> None:
+        while not self.stopping.is_set():
+            with self.preview.changed:
+                while not self._dirty and not self.stopping.is_set():
+                    self.preview.changed.wait(1)
+                if self.stopping.is_set():
+                    return
+                self._dirty = False
+            state = self.preview.build(process_started=self._set_process)
+            self._process = None
+            if state is None and not self.stopping.wait(2):
+                self.request_build()            # the checkout was locked: try again
+
+    def _set_process(self, process: subprocess.Popen) -> None:
+        self._process = process
+        if self.stopping.is_set():              # stop() came as the build started
+            end_build(process)
+
+    def _watcher(self) -> None:
+        paths = [p for p in self.watch_paths if p.exists()]
+        if not paths:
+            return
+        from watchfiles import DefaultFilter, watch
+
+        for changes in watch(*paths, watch_filter=DefaultFilter(), debounce=self.debounce_ms,
+                             step=50, stop_event=self.stopping, raise_interrupt=False):
+            names = sorted({Path(p).name for _, p in changes})
+            self.preview._log(f"changed: {', '.join(names[:5])}"
+                              + (" …" if len(names) > 5 else ""))
+            self.request_build()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):    # noqa: A002 - quiet: the build log matters
+        pass
+
+    def do_GET(self):                         # noqa: N802 - http.server's naming
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        preview = self.server.preview
+        try:
+            if url.path == "/":
+                self._send(HTTPStatus.OK, "text/html; charset=utf-8",
+                           preview.page_html(query.get("pub")).encode())
+            elif url.path == "/state.json":
+                self._send(HTTPStatus.OK, "application/json",
+                           json.dumps(preview.state.public()).encode())
+            elif url.path == "/events":
+                self._events()
+            elif match := re.fullmatch(r"/page/([\w.-]+)/(\d+)\.png", url.path):
+                self._page(match[1], int(match[2]), query.get("side", "none"))
+            else:
+                self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _page(self, pub_id: str, number: int, side: str) -> None:
+        preview = self.server.preview
+        pub = preview.find(pub_id)
+        data = None
+        if pub and side in ("left", "right", "none"):
+            data = preview.png(pub, number, None if side == "none" else side)
+        if data is None:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"no such page")
+        else:
+            self._send(HTTPStatus.OK, "image/png", data, cache="max-age=31536000, immutable")
+
+    def _events(self) -> None:
+        """Server-sent events: the build state now, then on every change."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        preview, stopping = self.server.preview, self.server.stopping
+        last = None
+        while not stopping.is_set():
+            with preview.changed:
+                state = preview.state.public()
+                if state == last:
+                    preview.changed.wait(15)
+                    state = preview.state.public()
+            if stopping.is_set():
+                return
+            message = f"data: {json.dumps(state)}\n\n" if state != last else ": keep-alive\n\n"
+            self.wfile.write(message.encode())
+            self.wfile.flush()
+            last = state
+
+    def _send(self, status: HTTPStatus, kind: str, body: bytes, cache: str = "no-store"):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", cache)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def end_build(process: subprocess.Popen) -> None:
+    """Stop a running build and its worker processes: the build runs in a process group of
+    its own, which gets Ctrl-C (the build's own clean way out), then SIGKILL after 10 s."""
+    if process.poll() is not None:
+        return
+    try:            # not reaped yet, so the group id is still this build's
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def make_server(port: int = 8000, root: Path = ROOT, ids: Sequence[str] | None = None, *,
+                publications: Sequence[Path] | None = None, out: Path | None = None,
+                watch: Iterable[Path] | None = None, dpi: float = SCREEN_DPI,
+                debounce_ms: int = 300, host: str = "127.0.0.1",
+                quiet: bool = False) -> PreviewServer:
+    """A preview server on host:port (port 0: any free port); call `start()` and `stop()`.
+
+    By default it previews the repository's publications (`ids`: some of them), built with
+    `build.py build` into dist/print/. With `publications` (publication.yml paths) and `out`
+    it builds exactly those into `out` instead (tests). `watch`: the folders to watch
+    (default: book/ brochure/ card/ cahiers/ templates/ styles/, or the publications'
+    folders with templates/ and styles/); an empty list disables watching.
+    """
+    preview = Preview(root, ids, publications, out, dpi, quiet)
+    if watch is None:
+        folders = ([Path(p).resolve().parent for p in publications] if publications else [])
+        names = ("templates", "styles") if publications else WATCHED
+        watch = folders + [root / name for name in names]
+    return PreviewServer((host, port), preview, watch, debounce_ms)
+
+
+def serve(port: int = 8000, root: Path = ROOT, ids: Sequence[str] | None = None) -> int:
+    """`build.py serve`: run until Ctrl-C. Returns the exit code."""
+    try:
+        server = make_server(port, root, ids)
+    except OSError as exc:
+        print(f"serve: cannot listen on 127.0.0.1:{port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    server.start()
+    print(f"preview on {server.url} (Ctrl-C stops)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopping", file=sys.stderr)
+    finally:
+        server.stop()
+    return 0
+
+
+def _build_main(argv: list[str]) -> int:
+    """`python -m trotter.serve --build OUT YML…`: build the given publications into OUT.
+
+    The builder for `make_server(publications=…)`: errors as `build.py build` reports them.
+    """
+    from .errors import BuildError
+    from .pipeline import build_publication, mark_stale
+    from .sources import load_config
+
+    out, ymls = Path(argv[0]), [Path(p) for p in argv[1:]]
+    failed = 0
+    for yml in ymls:
+        pdf = out / f"{yml.parent.name}.pdf"
+        try:
+            config = load_config(yml)
+            pdf = out / f"{config.id}.pdf"
+            result = build_publication(config, "print", out=pdf)
+        except BuildError as exc:
+            mark_stale(pdf, str(exc))
+            print(f"{pdf.stem}: failed\n{exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{config.id}: done, {result.pages} pages, {result.seconds:.1f} s")
+    return 1 if failed else 0
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} · preview</title>
+<style>
+body {{ margin: 0; font: 14px/1.4 system-ui, sans-serif; color: #283038; background: #e9ebee;
+       display: grid; grid-template-columns: 15rem 1fr; min-height: 100vh; }}
+nav {{ background: #283038; color: #fff; padding: 1rem; position: sticky; top: 0;
+      height: 100vh; box-sizing: border-box; overflow: auto; }}
+nav ul {{ list-style: none; margin: 0; padding: 0; }}
+nav a {{ display: block; color: #dfe3e8; text-decoration: none; padding: .35rem .5rem;
+        border-radius: 4px; }}
+nav a span {{ display: block; font-size: 12px; color: #9aa3ad; }}
+nav li.current a {{ background: #3c4652; color: #fff; }}
+nav li.failed b::after {{ content: " ✗"; color: #ff6b81; }}
+main {{ padding: 1rem 2rem 4rem; }}
+#status {{ margin: 0 0 .5rem; color: #606670; }}
+body.building #status::after {{ content: " · rebuilding…"; color: #b06000; }}
+body.waiting #status::after {{ content: " · waiting for another build to finish…";
+                              color: #b06000; }}
+h1 small {{ font-size: 14px; color: #606670; font-weight: normal; }}
+.build-error {{ background: #fff0f2; border: 2px solid #d0103a; border-radius: 6px;
+               padding: .5rem 1rem; }}
+.build-error h2 {{ color: #b00030; margin: .3rem 0; }}
+.build-error code.where {{ font-weight: bold; }}
+.build-error pre {{ white-space: pre-wrap; color: #606670; }}
+.spreads {{ display: flex; flex-direction: column; align-items: center; gap: 2rem; }}
+.spread {{ display: grid; grid-template-columns: 1fr 1fr; max-width: 100%; }}
+.spread figure {{ margin: 0; display: flex; flex-direction: column; }}
+.spread figure.left {{ align-items: flex-end; }}
+.spread figure.right {{ align-items: flex-start; }}
+.spread figure.none {{ align-items: center; padding: 0 .3rem; }}
+.spread img {{ max-width: 100%; max-height: calc(100vh - 5rem); width: auto; height: auto;
+               box-shadow: 0 2px 8px rgba(0,0,0,.25); }}
+figcaption {{ color: #606670; align-self: center; padding-top: .2rem; }}
+</style></head>
+<body data-generation="{generation}" class="{building}">
+<nav><ul>
+{nav}
+</ul></nav>
+<main id="main">
+{main}
+</main>
+<script>
+// Refresh by itself: the server says when a build finished; fetch the page, swap the content.
+(function () {{
+  function refresh() {{
+    fetch(location.href, {{cache: "no-store"}}).then(function (r) {{ return r.text(); }})
+      .then(function (text) {{
+        var doc = new DOMParser().parseFromString(text, "text/html");
+        document.getElementById("main").replaceWith(doc.getElementById("main"));
+        document.querySelector("nav").replaceWith(doc.querySelector("nav"));
+        document.body.dataset.generation = doc.body.dataset.generation;
+      }});
+  }}
+  var events = new EventSource("/events");
+  events.onmessage = function (e) {{
+    var state = JSON.parse(e.data);
+    document.body.classList.toggle("building", state.building);
+    document.body.classList.toggle("waiting", state.waiting);
+    if (!state.building && String(state.generation) !== document.body.dataset.generation) {{
+      refresh();
+    }}
+  }};
+}})();
+</script>
+</body></html>
+"""
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--build"] and len(sys.argv) > 3:
+        sys.exit(_build_main(sys.argv[2:]))
+    sys.exit(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 8000))
