@@ -160,3 +160,8 @@ def test_cli_reports_without_traceback(pub):
     assert run.returncode == 2 and "unknown publication" in run.stderr
     assert "Traceback" not in run.stderr
     assert folder.exists()
+
+
+def test_character_missing_from_the_fonts(pub):
+    err = error_of(pub(**{"a.md": "# T {#t}\n\nGoed zo ✓ klaar.\n"}))
+    assert err.line == 3 and "U+2713" in err.message and "Literata" in err.message

@@ -59,6 +59,7 @@ def make_parser() -> MarkdownIt:
     md.inline.ruler.before("link", "xref", _xref_inline)
     md.inline.ruler.before("emphasis", "index_term", _index_inline)
     md.core.ruler.push("heading_anchor", _heading_anchor)
+    md.core.ruler.push("checklist_item", _checklist_item)
     md.add_render_rule("xref", _render_xref)
     md.add_render_rule("index_term", _render_index)
     md.add_render_rule("include", lambda *a: "")  # replaced by the model stage
@@ -164,6 +165,20 @@ def _heading_anchor(state) -> None:
             token.attrSet("id", match.group(1))
             last.content = last.content[:match.start()]
             inline.content = ANCHOR_RE.sub("", inline.content)
+
+
+def _checklist_item(state) -> None:
+    """`- [ ] tekst`: a list item to tick off (drawn as an empty box by the stylesheet)."""
+    tokens = state.tokens
+    for i, token in enumerate(tokens[:-2]):
+        if token.type != "list_item_open" or tokens[i + 1].type != "paragraph_open":
+            continue
+        inline = tokens[i + 2]
+        first = inline.children[0] if inline.children else None
+        if first is not None and first.type == "text" and first.content.startswith("[ ] "):
+            first.content = first.content[4:]
+            inline.content = inline.content[4:]
+            token.attrJoin("class", "check")
 
 
 # -- render rules --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from . import ROOT
 from .errors import BuildError
+from .glyphs import check_text
 from .markup import BOXES, box_name, extract_footnotes, make_parser
 from .sources import PublicationConfig, check_keys, load_yaml, read_text
 
@@ -129,6 +130,7 @@ def _render_file(md, path: Path, found: _Collector, stack: tuple, prefix: str,
     """Parse one Markdown file (and what it includes) into HTML; check what can be checked."""
     found.inputs.add(path)
     text = read_text(path)
+    check_text(text, path)
     env: dict = {"id_prefix": prefix, "index_hits": found.index_hits}
     tokens = md.parse(text, env)
     meta: dict = {}
