@@ -1,7 +1,9 @@
 """Dependency tracking, parallel builds, the lock and watch."""
 
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from trotter import ROOT, deps
+from trotter.pipeline import source_date
 from trotter.runner import Locked, build_lock
 from trotter.sources import discover, load_config
 
@@ -126,3 +129,52 @@ def test_watch_rebuilds_on_save():
         proc.terminate()
         proc.wait(timeout=10)
     run_build("card")
+
+
+def test_one_failing_publication_does_not_stop_the_others(tmp_path, monkeypatch):
+    import shutil
+
+    from trotter import pipeline, runner
+
+    monkeypatch.setattr(pipeline, "DIST", tmp_path)
+    monkeypatch.setattr(runner, "output_path", lambda i, v: tmp_path / v / f"{i}.pdf")
+    monkeypatch.setattr(deps, "CACHE", tmp_path / ".cache")
+    broken = Path(tempfile.mkdtemp(prefix="tmp-broken-", dir=ROOT / "tests"))
+    try:
+        shutil.copy(ROOT / "tests" / "sample" / "publication.yml", broken / "publication.yml")
+        text = (broken / "publication.yml").read_text().replace("id: sample", "id: kapot")
+        (broken / "publication.yml").write_text(text)
+        for name in ("inleiding.md", "gedeeld.md"):
+            shutil.copy(ROOT / "tests" / "sample" / name, broken / name)
+        (broken / "hoofdstuk.md").write_text("# De route {#route}\n\n::: onbekend\nx\n:::\n")
+        (tmp_path / "print").mkdir()
+        (tmp_path / "print" / "kapot.pdf").write_bytes(b"%PDF-1.7 previous build")
+        configs = [load_config(broken / "publication.yml"),
+                   load_config(ROOT / "tests" / "sample" / "publication.yml")]
+        outcome = runner.run_builds(configs, "print", jobs=2, echo=lambda m: None,
+                                    echo_err=lambda m: None)
+    finally:
+        shutil.rmtree(broken, ignore_errors=True)
+    assert [i for i, _ in outcome.failed] == ["kapot"] and outcome.built == ["sample"]
+    assert "unknown box `onbekend`" in outcome.failed[0][1]
+    assert (tmp_path / "print" / "kapot.pdf").read_bytes() == b"%PDF-1.7 previous build"
+    assert (tmp_path / "print" / "kapot.pdf.STALE").exists()
+    assert (tmp_path / "print" / "sample.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_interrupted_build_leaves_no_partial_pdf_and_no_current_claim():
+    import signal
+
+    assert run_build("card").returncode == 0
+    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "build", "book", "--force"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            start_new_session=True)
+    time.sleep(4)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert not list((ROOT / "dist" / "print").glob(".*.tmp"))
+    book = ROOT / "dist" / "print" / "book.pdf"
+    fp = deps.fingerprint(CONFIGS["book"], "print", source_date())
+    assert not deps.up_to_date("book", "print", book, fp)
+    assert run_build("book").returncode == 0      # the next build repairs it

@@ -62,6 +62,10 @@ def build_lock():
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _size(config: PublicationConfig) -> int:
     return sum(p.stat().st_size for p in config.all_sources())
 
@@ -113,13 +117,14 @@ def run_builds(configs: list[PublicationConfig], variant: str = "print", jobs: i
         out = output_path(config.id, variant)
         fp = deps.fingerprint(config, variant, date)
         if not force and deps.up_to_date(config.id, variant, out, fp):
-            echo(f"{config.id}: up to date -> {out.relative_to(ROOT)}")
+            echo(f"{config.id}: up to date -> {_shown(out)}")
             outcome.up_to_date.append(config.id)
         else:
             deps.forget(config.id, variant)   # a cache entry never outlives its PDF
             todo.append((config, fp))
     if not todo:
         return outcome
+    _remove_leftovers()
     todo.sort(key=lambda item: _size(item[0]), reverse=True)     # largest first
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     progress = Progress(len(todo))
@@ -145,6 +150,12 @@ def run_builds(configs: list[PublicationConfig], variant: str = "print", jobs: i
     return outcome
 
 
+def _remove_leftovers() -> None:
+    """Temporary files of a build that was killed (under the lock, so none is in use)."""
+    for tmp in DIST.glob("*/.*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def _report(config, result: dict, variant: str, progress: Progress, outcome: Outcome,
             echo_err) -> None:
     out = output_path(config.id, variant)
@@ -153,11 +164,11 @@ def _report(config, result: dict, variant: str, progress: Progress, outcome: Out
             echo_err(f"{config.id}: warning: {message}")
         warn = f", {len(result['warnings'])} warnings" if result["warnings"] else ""
         progress.finished(f"{config.id}: done, {result['pages']} pages, "
-                          f"{result['seconds']:.1f} s{warn} -> {out.relative_to(ROOT)}")
+                          f"{result['seconds']:.1f} s{warn} -> {_shown(out)}")
         outcome.built.append(config.id)
         return
     kept = mark_stale(out, result["error"].splitlines()[-1])
-    note = f" (previous {out.relative_to(ROOT)} kept, it is STALE)" if kept else ""
+    note = f" (previous {_shown(out)} kept, it is STALE)" if kept else ""
     if result["status"] == "failed":
         progress.finished(f"{config.id}: failed{note}")
         echo_err(result["error"])
