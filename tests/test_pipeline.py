@@ -65,3 +65,16 @@ def test_cross_reference_points_to_the_right_page(sample_pdf):
     assert folio.isdigit()
     ref_page = next(t for t in pages if "Lees verder" in t)
     assert f"zie p. {folio})" in ref_page.replace("\u00a0", " ")
+
+
+def test_register_points_at_the_pages_of_its_terms(sample_pdf):
+    """Each register entry carries the printed page number(s) where the term stands,
+    in roman numerals for the front matter."""
+    _, reader = sample_pdf
+    pages = [p.extract_text() for p in reader.pages]
+    register = next(t for t in pages if t.strip().startswith("Register"))
+    for term in ("competentiemanagement", "competentieprofiel"):
+        where = next(t for t in pages if term in t.replace("-\n", "").replace("\u00ad", "")
+                     and t is not register)
+        folio = where.strip().splitlines()[-1]
+        assert f"{term} {folio}" in register, (term, folio)

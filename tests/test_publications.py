@@ -113,3 +113,67 @@ def test_top10_on_card_and_in_book(built):
     book = "\n".join(p.extract_text() for p in built["book"].pages)
     for tip in ("Vraag naar je profiel", "Geef door wat je kunt"):
         assert tip in card and tip in book
+
+
+def test_register_entries_point_at_pages_where_the_term_stands(built):
+    pages = [p.extract_text().replace("-\n", "").replace("\u00ad", "").lower()
+             for p in built["book"].pages]
+    folios = {}
+    for i, text in enumerate(pages):
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        if lines:
+            folios.setdefault(lines[-1].strip(), i)
+    start = next(i for i, t in enumerate(pages) if t.strip().startswith("register"))
+    entries = re.findall(r"^(\D+?) ((?:[0-9]+|[ivx]+)(?:, (?:[0-9]+|[ivx]+))*)$",
+                         "\n".join(pages[start:start + 3]), re.M)
+    checked = found = 0
+    for term, numbers in entries:
+        stem = term.strip()[:6]
+        for number in numbers.split(", "):
+            if number in folios:
+                checked += 1
+                found += stem in re.sub(r"\s+", "", pages[folios[number]]) or \
+                    stem in pages[folios[number]]
+    assert checked >= 100
+    assert found / checked >= 0.97, f"{found} of {checked} register pages show their term"
+
+
+def _colours_used(pdf: Path) -> str:
+    """All content streams of a PDF, decompressed, as text."""
+    from pypdf.generic import ContentStream
+
+    reader = PdfReader(pdf)
+    out = []
+    for page in reader.pages:
+        stream = ContentStream(page.get_contents(), reader)
+        out.append(stream.get_data().decode("latin-1"))
+        for xobject in (page["/Resources"].get("/XObject") or {}).values():
+            xobject = xobject.get_object()
+            if hasattr(xobject, "get_data"):
+                out.append(xobject.get_data().decode("latin-1"))
+    return "\n".join(out)
+
+
+def test_one_token_changes_all_four_publications(tmp_path, monkeypatch):
+    """A copy of tokens.css with only --c-primary changed recolours every publication."""
+    import shutil
+    import tempfile
+
+    from trotter import html
+
+    folder = Path(tempfile.mkdtemp(prefix="tmp-tokens-", dir=ROOT / "tests"))
+    try:
+        tokens = (ROOT / "styles" / "tokens.css").read_text(encoding="utf-8")
+        changed = re.sub(r"--c-primary: device-cmyk\([^)]*\)",
+                         "--c-primary: device-cmyk(0.11 0.22 0.33 0.44)", tokens, count=1)
+        assert changed != tokens
+        (folder / "tokens.css").write_text(changed, encoding="utf-8")
+        original = html.stylesheets
+        monkeypatch.setattr(html, "stylesheets", lambda config, variant: [
+            str((folder / "tokens.css").relative_to(ROOT)), *original(config, variant)[1:]])
+        for pub_id in ("book", "brochure", "card", "cahier-01"):
+            out = build_publication(CONFIGS[pub_id], "print", out=tmp_path / f"{pub_id}.pdf")
+            assert "0.11 0.22 0.33 0.44" in _colours_used(out.output), pub_id
+            assert "0.9 0.3 0.4 0.3" not in _colours_used(out.output), pub_id
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -47,9 +47,15 @@ class Part:
 
 
 @dataclass
+class RegisterTarget:
+    id: str
+    front: bool      # in the front matter, which is numbered apart
+
+
+@dataclass
 class RegisterEntry:
     term: str
-    targets: list[str]
+    targets: list[RegisterTarget]
 
 
 @dataclass
@@ -93,6 +99,8 @@ def build_document(config: PublicationConfig) -> Document:
         return _parse_chapter(md, path, found)
 
     front = [chapter(p) for p in config.front]
+    front_hits = {ident for _, ident in found.index_hits}   # numbered apart (roman)
+    front_anchors = set(found.anchors)
     parts = []
     for part in config.parts:
         found.anchor(f"part-{part.id}", config.path, part.line)
@@ -110,9 +118,19 @@ def build_document(config: PublicationConfig) -> Document:
             hint = f" (did you mean `#{close[0]}`?)" if close else ""
             raise BuildError(f"cross-reference to unknown anchor `#{target}`{hint}", path, line)
 
+    if front_anchors:   # page references into the front matter print roman numerals
+        for ch in front + [c for p in parts for c in p.chapters]:
+            ch.html = Markup(_mark_front_refs(str(ch.html), front_anchors))
     return Document(config=config, front=front, parts=parts, colophon=colophon,
-                    register=_register(found.index_hits), anchors=found.anchors,
+                    register=_register(found.index_hits, front_hits), anchors=found.anchors,
                     inputs=found.inputs)
+
+
+def _mark_front_refs(html: str, anchors: set[str]) -> str:
+    for anchor in anchors:
+        html = html.replace(f'<a class="pageref" href="#{anchor}">',
+                            f'<a class="pageref front" href="#{anchor}">')
+    return html
 
 
 def _parse_chapter(md, path: Path, found: _Collector) -> Chapter:
@@ -269,9 +287,16 @@ def sort_key(term: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
-def _register(hits: list[tuple[str, str]]) -> list[RegisterEntry]:
+def _register(hits: list[tuple[str, str]], front: set[str]) -> list[RegisterEntry]:
+    """Terms in Dutch order; a term counts once per chapter (ids are `<chapter>-idx-<n>`),
+    so the register does not list the same page twice."""
     entries: dict[str, RegisterEntry] = {}
+    seen: set[tuple[str, str]] = set()
     for term, ident in hits:
-        key = term.casefold()
-        entries.setdefault(key, RegisterEntry(term, [])).targets.append(ident)
+        key, chapter = term.casefold(), ident.rsplit("-idx-", 1)[0]
+        if (key, chapter) in seen:
+            continue
+        seen.add((key, chapter))
+        entries.setdefault(key, RegisterEntry(term, [])).targets.append(
+            RegisterTarget(ident, ident in front))
     return sorted(entries.values(), key=lambda e: sort_key(e.term))
