@@ -60,6 +60,7 @@ def make_parser() -> MarkdownIt:
     md.inline.ruler.before("emphasis", "index_term", _index_inline)
     md.core.ruler.push("heading_anchor", _heading_anchor)
     md.core.ruler.push("checklist_item", _checklist_item)
+    md.core.ruler.push("quote_source", _quote_source)
     md.add_render_rule("xref", _render_xref)
     md.add_render_rule("index_term", _render_index)
     md.add_render_rule("include", lambda *a: "")  # replaced by the model stage
@@ -179,6 +180,35 @@ def _checklist_item(state) -> None:
             first.content = first.content[4:]
             inline.content = inline.content[4:]
             token.attrJoin("class", "check")
+
+
+def _quote_source(state) -> None:
+    """In a `citaat` box, a last line `— Naam, functie` becomes its own paragraph."""
+    tokens, out, in_quote = state.tokens, [], False
+    for token in tokens:
+        if token.type == "container_box_open":
+            in_quote = box_name(token)[0] == "citaat"
+        elif token.type == "container_box_close":
+            in_quote = False
+        if not (in_quote and token.type == "inline" and token.children):
+            out.append(token)
+            continue
+        children = token.children
+        split = next((i for i, child in enumerate(children[:-1])
+                      if child.type in ("softbreak", "hardbreak")
+                      and children[i + 1].type == "text"
+                      and children[i + 1].content.lstrip()[:1] in ("—", "–")), None)
+        if split is None:
+            out.append(token)
+            continue
+        quote, source = Token("inline", "", 0), Token("inline", "", 0)
+        quote.children, source.children = children[:split], children[split + 1:]
+        quote.map = source.map = token.map
+        close, open_ = Token("paragraph_close", "p", -1), Token("paragraph_open", "p", 1)
+        close.block = open_.block = True
+        open_.attrSet("class", "citaat-bron")
+        out += [quote, close, open_, source]
+    state.tokens = out
 
 
 # -- render rules --------------------------------------------------------------------------
