@@ -165,3 +165,73 @@ def test_cli_reports_without_traceback(pub):
 def test_character_missing_from_the_fonts(pub):
     err = error_of(pub(**{"a.md": "# T {#t}\n\nGoed zo ✓ klaar.\n"}))
     assert err.line == 3 and "U+2713" in err.message and "Literata" in err.message
+
+
+CARD_YML = """\
+id: kaart
+kind: card
+title: Kaart
+language: nl
+trim: 99mm 210mm
+template: card.html.j2
+stylesheet: card.css
+pages: {exact: 2}
+sources:
+  - a.md
+"""
+
+
+def test_card_text_that_does_not_fit_on_two_pages(pub):
+    from trotter.pipeline import build_publication
+
+    tips = "\n".join(f"{n}. **Tip {n}.** " + "Een lange zin over de reis. " * 12
+                     for n in range(1, 11))
+    folder = pub(CARD_YML, **{"a.md": "# TOP 10 {#top}\n\n" + tips + "\n"})
+    with pytest.raises(BuildError) as info:
+        build_publication(load_config(folder / "publication.yml"), "print",
+                          out=folder / "out.pdf")
+    assert "does not fit on 2 pages" in info.value.message and "a.md" in info.value.message
+    assert info.value.line == 8            # the `pages:` rule in publication.yml
+    assert not (folder / "out.pdf").exists()
+
+
+def test_brochure_that_cannot_reach_a_multiple_of_four(pub):
+    from trotter.finishing import padding_pages
+
+    config = load_config(pub(GOOD_YML + "pages: {multiple: 4, max: 24}\n") / "publication.yml")
+    assert padding_pages(config, 21) == 3
+    assert padding_pages(config, 24) == 0
+    with pytest.raises(BuildError, match="cannot be padded to a multiple of 4 within"):
+        padding_pages(config, 22 + 3)
+
+
+def test_markdown_file_listed_nowhere_is_a_warning(pub, capsys):
+    load_config(pub(**{"vergeten.md": "# Vergeten {#v}\n"}) / "publication.yml")
+    assert "vergeten.md: not listed" in capsys.readouterr().err
+
+
+def test_internal_error_is_one_line_and_exit_code_3(monkeypatch, capsys):
+    from trotter import cli
+
+    def broken():
+        raise RuntimeError("kapot")
+
+    monkeypatch.setattr(cli, "main", broken)
+    with pytest.raises(SystemExit) as info:
+        cli.run()
+    assert info.value.code == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: RuntimeError: kapot" in err
+    assert "build.log" in err and "Traceback" not in err
+
+
+def test_metadata_is_escaped_in_the_pdf(pub, tmp_path):
+    from pypdf import PdfReader
+
+    from trotter.pipeline import build_publication
+
+    title = "Proef <script>alert(1)</script> & co"
+    folder = pub(GOOD_YML.replace("title: Proef", f'title: "{title}"'))
+    result = build_publication(load_config(folder / "publication.yml"), "screen",
+                               out=tmp_path / "p.pdf")
+    assert PdfReader(result.output).metadata.title == title
