@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 JOBS   ?=
 
-.PHONY: all build book brochure card cahiers screen preflight test clean distclean check-libs help
+.PHONY: all build book brochure card cahiers screen preflight test bench release clean distclean check-libs help
 
 all: build
 
@@ -15,6 +15,9 @@ help:
 	@echo "make test       run the test suite"
 	@echo "make book|brochure|card|cahiers   build one publication (or all cahiers)"
 	@echo "make screen     build the screen edition (dist/screen/)"
+	@echo "make preflight  check the built print PDFs for the print shop"
+	@echo "make release VERSION=X.Y.Z   build a release into dist/release/X.Y.Z/"
+	@echo "make bench      run the benchmark (benchmarks/bench.py)"
 	@echo "make clean      remove dist/ and the build cache"
 
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 argyll icc-profiles-free
@@ -54,6 +57,12 @@ screen: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# make release VERSION=X.Y.Z [OUT=dir] [FORCE=1]: every publication, print and screen, and the
+# imposed sheets into dist/release/X.Y.Z/ with manifest.json and SHA256SUMS (see README.md)
+release: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z [OUT=dir] [FORCE=1]"; exit 2; }
+	$(PY) build.py release --version "$(VERSION)" $(if $(OUT),--out "$(OUT)") $(if $(FORCE),--force)
 
 clean:
 	rm -rf dist .cache

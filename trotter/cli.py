@@ -10,6 +10,7 @@ import json
 import shutil
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
@@ -198,6 +199,39 @@ def serve(ids, port):
         click.echo(str(exc), err=True)
         sys.exit(1)
     sys.exit(run_server(port, ROOT, [c.id for c in configs] or None))
+
+
+def _semver(ctx, param, value):
+    from .release import check_version
+
+    try:
+        return check_version(value)
+    except BuildError as exc:
+        raise click.BadParameter(exc.message) from None
+
+
+@main.command("release")
+@click.option("--version", "version", required=True, metavar="X.Y.Z", callback=_semver,
+              help="Release version (semantic versioning, no leading v).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Release folder (default: dist/release/X.Y.Z).")
+@click.option("--force", is_flag=True, help="Replace an existing release folder.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Publications rendered in parallel (default: number of CPUs).")
+def release_(version, out, force, jobs):
+    """Build a release into dist/release/X.Y.Z/: print and screen editions and the imposed
+    sheets, named for people, with manifest.json and SHA256SUMS. Nothing is released unless
+    every file builds and passes preflight. Exit 1 when anything fails."""
+    from .release import release
+
+    try:
+        release(version, out=out, force=force, jobs=jobs, echo=click.echo)
+    except BuildError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was released", err=True)
+        sys.exit(130)
 
 
 @main.command("list")

@@ -82,6 +82,7 @@ def without_annotations(data: bytes) -> bytes:
     if not any("/Annots" in page for page in reader.pages):
         return data
     writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header      # PDF/X-4 needs 1.6; pypdf would write 1.3
     for page in writer.pages:
         if "/Annots" in page:
             del page[NameObject("/Annots")]

@@ -52,6 +52,8 @@ def inspect(data: bytes, config: PublicationConfig, variant: str) -> Report:
     if str(root.get("/Lang", "")) != config.language:
         report.add(None, f"document language is not `{config.language}`")
     if variant == "print":
+        if data[:8] < b"%PDF-1.6":
+            report.add(None, f"PDF version {data[5:8].decode()}: PDF/X-4 needs 1.6 or later")
         if not root.get("/OutputIntents"):
             report.add(None, "no output intent (PDF/X needs the CMYK profile)")
         if "/AcroForm" in root:

@@ -1,0 +1,400 @@
+"""Releases: every publication, print and screen, and the imposed sheets in one folder.
+
+`release("1.2.0")` builds from the sources, never from dist/ or the build cache, into
+dist/release/1.2.0/:
+
+    talenten-trotter-boek-1.2.0-print.pdf     talenten-trotter-boek-1.2.0-screen.pdf
+    samen-onderweg-1.2.0-print.pdf            samen-onderweg-1.2.0-screen.pdf
+    samen-onderweg-1.2.0-boekje-a4.pdf        top10-kaart-1.2.0-drukvel-a3.pdf
+    top10-kaart-1.2.0-print.pdf               top10-kaart-1.2.0-screen.pdf
+    cahier-01-vervoer-de-leie-1.2.0-print.pdf ...  (cahiers: id + slug of the title)
+    manifest.json                             SHA256SUMS
+
+The version is in each colophon ("Versie 1.2.0", rendered by the templates) and in the
+document information dictionary of every PDF (`/Version`). Nothing is released unless every
+publication builds and passes preflight: the files are written into a temporary folder beside
+the target, which is renamed into place only at the end. Built twice from the same commit, a
+release is byte-identical: the source date comes from the commit, the JSON has sorted keys
+and no time of now, and every PDF goes through `finishing.reproducible`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unicodedata
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+from . import ROOT, finishing
+from .errors import BuildError
+from .impose import imposed
+from .pipeline import DIST, source_date
+from .preflight import inspect
+from .sources import PublicationConfig, discover, load_config
+
+#: publication id -> the base of its file names; any other publication (every cahier) is
+#: named `<id>-<slug of the title>`, so a new cahier needs no change here
+BASE_NAMES = {
+    "book": "talenten-trotter-boek",
+    "brochure": "samen-onderweg",
+    "card": "top10-kaart",
+}
+#: imposition (trotter.impose) -> the word in the file name
+IMPOSED_NAMES = {"booklet-a4": "boekje-a4", "sheet-a3": "drukvel-a3"}
+VARIANTS = ("print", "screen")
+SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+MANIFEST, SUMS = "manifest.json", "SHA256SUMS"
+MM = 72 / 25.4
+
+
+@dataclass
+class Release:
+    """A finished release: its folder and the manifest's entry of every PDF in it."""
+    version: str
+    folder: Path
+    files: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# -- names ---------------------------------------------------------------------------------
+
+def check_version(version: str) -> str:
+    """The version if it is `X.Y.Z` (semantic versioning, no leading zeros, no `v`)."""
+    if not SEMVER.fullmatch(version or ""):
+        raise BuildError(f"version `{version}` is not X.Y.Z (for example 1.2.0; "
+                         "no leading `v`, no leading zeros)")
+    return version
+
+
+def slug(text: str) -> str:
+    """`Vervoer De Leie` -> `vervoer-de-leie`: ASCII, lower case, words joined by `-`."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def base_name(config: PublicationConfig) -> str:
+    """`talenten-trotter-boek`, `top10-kaart`, `cahier-01-vervoer-de-leie`, ..."""
+    if config.id in BASE_NAMES:
+        return BASE_NAMES[config.id]
+    title = slug(config.title)
+    return f"{config.id}-{title}" if title else config.id
+
+
+def file_name(config: PublicationConfig, version: str, variant: str) -> str:
+    """The released file name; `variant` is print, screen or an imposition (`booklet-a4`)."""
+    return f"{base_name(config)}-{version}-{IMPOSED_NAMES.get(variant, variant)}.pdf"
+
+
+def default_folder(version: str) -> Path:
+    return DIST / "release" / version
+
+
+# -- the release ---------------------------------------------------------------------------
+
+def release(version: str, out: Path | str | None = None, force: bool = False,
+            jobs: int | None = None, echo: Callable[[str], None] = print,
+            ids: Sequence[str] | None = None) -> Release:
+    """Build every publication (print, screen, imposed sheets) into `out`, by default
+    dist/release/<version>/, with manifest.json and SHA256SUMS.
+
+    Raises BuildError, and leaves no release folder, when the version is not X.Y.Z, the
+    folder exists (without `force`), a publication fails to build or preflight finds a
+    problem. `ids` restricts the release to some publications (for the tests).
+    """
+    started = time.perf_counter()
+    version = check_version(version)
+    target = Path(out).absolute() if out else default_folder(version)
+    _refuse_existing(target, force)
+    configs = _select(ids)
+    _refuse_name_clashes(configs, version)
+    date = source_date()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
+                                    dir=target.parent))
+    try:
+        with _source_date(date), tempfile.TemporaryDirectory(prefix="trotter-release-") as work:
+            files = _build_all(configs, version, Path(work), staging, jobs, echo)
+        manifest = {"version": version, "source_date": date,
+                    "source_date_utc": _utc(date), "commit": _commit(), "files": files}
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            encoding="utf-8")
+        (staging / SUMS).write_text(checksums(staging), encoding="utf-8")
+        _move_into_place(staging, target, force)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - started
+    echo(f"released {version}: {len(files)} PDFs, {MANIFEST} and {SUMS} in "
+         f"{_shown(target)} ({seconds:.0f} s)")
+    return Release(version, target, files, seconds)
+
+
+def _select(ids: Sequence[str] | None) -> list[PublicationConfig]:
+    configs = [load_config(p) for p in discover()]
+    if ids is None:
+        return configs
+    ids = (ids,) if isinstance(ids, str) else tuple(ids)
+    known = {c.id for c in configs}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise BuildError(f"unknown publication {', '.join(unknown)}; known: {', '.join(known)}")
+    return [c for c in configs if c.id in ids]
+
+
+def _refuse_existing(target: Path, force: bool) -> None:
+    if target == ROOT or ROOT.is_relative_to(target):
+        raise BuildError("this folder holds the repository: choose another release folder",
+                         target)
+    if not os.path.lexists(target):
+        return
+    if not force:
+        raise BuildError("the release folder already exists: use --force to replace it",
+                         target)
+    if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
+        raise BuildError(f"not a release folder (no {MANIFEST}); --force only replaces a "
+                         "release: choose another folder", target)
+
+
+def _refuse_name_clashes(configs: list[PublicationConfig], version: str) -> None:
+    seen: dict[str, str] = {}
+    for config in configs:
+        name = file_name(config, version, "print")
+        if name in seen:
+            raise BuildError(f"{config.id} and {seen[name]} would both be released as {name}: "
+                             "give them different titles", config.path, config.lines.get("title"))
+        seen[name] = config.id
+
+
+@contextmanager
+def _source_date(date: int):
+    """SOURCE_DATE_EPOCH for the build workers, restored afterwards."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(date)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
+def _build_all(configs: list[PublicationConfig], version: str, work: Path, staging: Path,
+               jobs: int | None, echo) -> list[dict]:
+    """Build in worker processes (largest first); stamp, preflight and impose each PDF here
+    as it arrives. Returns the manifest entries in publication order."""
+    order = {c.id: n for n, c in enumerate(configs)}
+    tasks = [(c, v) for c in sorted(configs, key=_size, reverse=True) for v in VARIANTS]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    files: list[dict] = []
+    failed: list[str] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_build_one, str(c.path), v, version, str(work)): (c, v)
+                   for c, v in tasks}
+        try:
+            for future in as_completed(futures):
+                config, variant = futures[future]
+                result = future.result()      # an internal error in a worker is raised here
+                if "error" in result:
+                    echo(f"{config.id} ({variant}): failed")
+                    failed.append(f"{config.id} ({variant}): {result['error']}")
+                    continue
+                for message in result["warnings"]:
+                    echo(f"{config.id} ({variant}): warning: {message}")
+                files += _finish(config, variant, Path(result["path"]), version, staging,
+                                 failed, echo)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    if failed:
+        raise BuildError(f"nothing was released: {len(failed)} of {len(tasks)} PDFs failed\n"
+                         + "\n".join(sorted(failed)))
+    rank = {v: n for n, v in enumerate(VARIANTS + ("imposed",))}
+    return sorted(files, key=lambda f: (order[f["id"]], rank[f["variant"]], f["file"]))
+
+
+def _size(config: PublicationConfig) -> int:
+    return sum(p.stat().st_size for p in config.all_sources())
+
+
+def _build_one(config_path: str, variant: str, version: str, work: str) -> dict:
+    """Worker: build one publication from its sources; a BuildError comes back as data."""
+    from .pipeline import build_publication
+
+    try:
+        config = load_config(Path(config_path))
+        out = Path(work) / variant / f"{config.id}.pdf"
+        result = build_publication(config, variant, out=out, version=version)
+    except BuildError as exc:
+        return {"error": str(exc)}
+    return {"path": str(result.output), "warnings": list(dict.fromkeys(result.warnings))}
+
+
+def _finish(config: PublicationConfig, variant: str, built: Path, version: str,
+            staging: Path, failed: list[str], echo) -> list[dict]:
+    """Stamp the version, preflight, write into the staging folder; from a print PDF also
+    the imposed sheets. Returns the manifest entries written."""
+    data = with_version(built.read_bytes(), version)
+    name = file_name(config, version, variant)
+    report = inspect(data, config, variant)
+    if report.problems:
+        echo(f"{name}: preflight FAIL")
+        failed.append(f"{name}: preflight failed:\n    " + "\n    ".join(report.problems))
+        return []
+    entries = [_write(staging, name, data, config, variant, report.pages, " ".join(config.trim))]
+    echo(f"{name}: ok, {report.pages} pages")
+    sheets = imposed(config.kind, data) if variant == "print" else None
+    if sheets:
+        suffix, sheet_data = sheets
+        sheet_data = with_version(finishing.reproducible(sheet_data), version)
+        reader = PdfReader(io.BytesIO(sheet_data))
+        box = reader.pages[0].mediabox
+        size = f"{float(box.width) / MM:.0f}mm {float(box.height) / MM:.0f}mm"
+        name = file_name(config, version, suffix)
+        entry = _write(staging, name, sheet_data, config, "imposed", len(reader.pages), size)
+        entry["imposition"] = suffix
+        entries.append(entry)
+        echo(f"{name}: ok, {len(reader.pages)} sheet sides")
+    return entries
+
+
+def _write(folder: Path, name: str, data: bytes, config: PublicationConfig, variant: str,
+           pages: int, trim: str) -> dict:
+    (folder / name).write_bytes(data)
+    return {"file": name, "id": config.id, "kind": config.kind, "variant": variant,
+            "title": config.title, "pages": pages, "trim": trim, "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def checksums(folder: Path) -> str:
+    """SHA256SUMS text of every file in `folder` but itself: `<sha256>  <name>`, sorted by
+    name, checkable with `sha256sum -c SHA256SUMS` inside the folder."""
+    lines = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if path.is_file() and path.name != SUMS:
+            lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n")
+    return "".join(lines)
+
+
+def _move_into_place(staging: Path, target: Path, force: bool) -> None:
+    """Rename the finished staging folder to the target; with `force`, the old release is
+    moved aside first and removed only once the new one is in place."""
+    mask = os.umask(0)
+    os.umask(mask)
+    staging.chmod(0o777 & ~mask)            # mkdtemp made it private
+    old = None
+    if os.path.lexists(target):
+        if not force:
+            raise BuildError("the release folder appeared during the build: use --force to "
+                             "replace it", target)
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
+                                    dir=target.parent))
+        os.replace(target, old / target.name)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        if old is not None:                 # put the previous release back
+            os.replace(old / target.name, target)
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# -- the version in the PDF metadata ---------------------------------------------------------
+
+STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
+
+
+def with_version(data: bytes, version: str) -> bytes:
+    """The PDF with `/Version (X.Y.Z)` in its document information dictionary.
+
+    Written as an incremental update: the original bytes stay as they are and a new Info
+    object plus a cross-reference section (a table or a stream, like the file's own) are
+    appended, so PDF/X and tagged-PDF structures are not rewritten. Then
+    `finishing.reproducible`: the file identifiers are derived from the content.
+    """
+    reader = PdfReader(io.BytesIO(data))
+    trailer = reader.trailer
+    found = STARTXREF.search(data[-2048:])
+    if not found:
+        raise BuildError("PDF without a final startxref: cannot add the version")
+    prev = int(found.group(1))
+    size = int(trailer["/Size"])
+    info = DictionaryObject()
+    if "/Info" in trailer:
+        ref = trailer.raw_get("/Info")
+        number, generation = ref.idnum, ref.generation
+        info.update(ref.get_object())
+    else:
+        number, generation, size = size, 0, size + 1
+    info[NameObject("/Version")] = TextStringObject(version)
+    root = trailer.raw_get("/Root")
+    ids = list(finishing.TRAILER_ID.finditer(data))
+    refs = (f"/Root {root.idnum} {root.generation} R /Info {number} {generation} R "
+            f"/Prev {prev}").encode() + (b" " + ids[-1].group(0) if ids else b"")
+
+    body = bytearray(data if data.endswith(b"\n") else data + b"\n")
+    info_at = len(body)
+    text = io.BytesIO()
+    info.write_to_stream(text)
+    body += f"{number} {generation} obj\n".encode() + text.getvalue() + b"\nendobj\n"
+    xref_at = len(body)
+    if data[prev:prev + 4] == b"xref":      # a cross-reference table: append a table
+        body += (f"xref\n{number} 1\n{info_at:010d} {generation:05d} n \n"
+                 f"trailer\n<< /Size {size} ").encode() + refs + b" >>\n"
+    else:                                   # a cross-reference stream: append a stream
+        xref_number = size
+        rows = (b"\x01" + info_at.to_bytes(4, "big") + generation.to_bytes(2, "big")
+                + b"\x01" + xref_at.to_bytes(4, "big") + (0).to_bytes(2, "big"))
+        body += (f"{xref_number} 0 obj\n<< /Type /XRef /Size {size + 1} "
+                 f"/Index [{number} 1 {xref_number} 1] /W [1 4 2] ").encode() + refs
+        body += f" /Length {len(rows)} >>\nstream\n".encode() + rows + b"\nendstream\nendobj\n"
+    body += f"startxref\n{xref_at}\n%%EOF\n".encode()
+    return finishing.reproducible(bytes(body))
+
+
+def pdf_version(data: bytes) -> str | None:
+    """The `/Version` in a PDF's document information dictionary, if any."""
+    metadata = PdfReader(io.BytesIO(data)).metadata or {}
+    value = metadata.get("/Version")
+    return str(value) if value is not None else None
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def _utc(date: int) -> str:
+    return datetime.fromtimestamp(date, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
