@@ -61,6 +61,7 @@ def make_parser() -> MarkdownIt:
     md.core.ruler.push("heading_anchor", _heading_anchor)
     md.core.ruler.push("checklist_item", _checklist_item)
     md.core.ruler.push("quote_source", _quote_source)
+    md.core.ruler.push("figure_paragraph", _figure_paragraph)
     md.add_render_rule("xref", _render_xref)
     md.add_render_rule("index_term", _render_index)
     md.add_render_rule("include", lambda *a: "")  # replaced by the model stage
@@ -180,6 +181,17 @@ def _checklist_item(state) -> None:
             first.content = first.content[4:]
             inline.content = inline.content[4:]
             token.attrJoin("class", "check")
+
+
+def _figure_paragraph(state) -> None:
+    """A paragraph that holds only an image is a figure: no indent, its own spacing."""
+    tokens = state.tokens
+    for i, token in enumerate(tokens[:-1]):
+        inline = tokens[i + 1]
+        if (token.type == "paragraph_open" and inline.type == "inline" and inline.children
+                and len([c for c in inline.children if c.type != "softbreak"]) == 1
+                and inline.children[0].type == "image"):
+            token.attrSet("class", "figure")
 
 
 def _quote_source(state) -> None:
