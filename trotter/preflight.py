@@ -10,6 +10,7 @@ Screen files: MediaBox = trim size, tagged, language set.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 
 from pypdf import PdfReader
@@ -58,10 +59,11 @@ def inspect(data: bytes, config: PublicationConfig, variant: str) -> Report:
             report.add(None, "no output intent (PDF/X needs the CMYK profile)")
         if "/AcroForm" in root:
             report.add(None, "form fields are not allowed in a print file")
+        seen: set[int] = set()      # form XObjects are shared by pages: scan each once
         for number, page in enumerate(reader.pages, start=1):
             if page.get("/Annots"):
                 report.add(number, "annotations are not allowed in a print file")
-            _check_colour(page, number, report)
+            _check_colour(page, number, report, seen)
     else:
         if "/StructTreeRoot" not in root:
             report.add(None, "the screen edition must be a tagged PDF")
@@ -107,6 +109,7 @@ def _check_boxes(reader: PdfReader, config: PublicationConfig, variant: str,
 def pdf_fonts(reader: PdfReader) -> dict[str, bool]:
     """Base font name (subset prefix removed) -> embedded?"""
     fonts: dict[str, bool] = {}
+    seen: set[int] = set()
 
     def walk(resources):
         if not resources:
@@ -123,7 +126,8 @@ def pdf_fonts(reader: PdfReader) -> dict[str, bool]:
             fonts[name] = fonts.get(name, True) and embedded
         for xobject in (resources.get("/XObject") or {}).values():
             xobject = xobject.get_object()
-            if xobject.get("/Subtype") == "/Form":
+            if xobject.get("/Subtype") == "/Form" and id(xobject) not in seen:
+                seen.add(id(xobject))
                 walk(xobject.get("/Resources"))
 
     for page in reader.pages:
@@ -148,8 +152,7 @@ RGB_OPERATORS = {b"rg", b"RG"}
 CMYK_OPERATORS = {b"k", b"K"}
 
 
-def _check_colour(page, number: int, report: Report) -> None:
-    seen: set[int] = set()
+def _check_colour(page, number: int, report: Report, seen: set[int]) -> None:
     _scan(page.get_contents(), page.get("/Resources"), number, report, seen,
           [1, 0, 0, 1, 0, 0], page)
     group = page.get("/Group")
@@ -173,7 +176,14 @@ def _multiply(a, b):
             a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5]]
 
 
+NUMBER = rb"(-?\d*\.?\d+)"
+CMYK_OP = re.compile(rb"(?<![\w.])" + rb"\s+".join([NUMBER] * 4) + rb"\s+(?:k|K|scn|SCN|sc|SC)(?!\w)")
+RGB_OP = re.compile(rb"(?<![\w.])" + rb"\s+".join([NUMBER] * 3) + rb"\s+(?:rg|RG)(?!\w)")
+
+
 def _scan(contents, resources, number: int, report: Report, seen: set, ctm, page) -> None:
+    """Colour and ink from the raw content stream (fast); the operators are parsed only
+    where images are placed, to know their size on the page."""
     if contents is None:
         return
     resources = resources.get_object() if resources else {}
@@ -181,44 +191,43 @@ def _scan(contents, resources, number: int, report: Report, seen: set, ctm, page
         if _colour_space_is_rgb(cs):
             report.add(number, "DeviceRGB colour space in the page resources")
             break
-    for group_owner in (resources.get("/XObject") or {}).values():
-        xobject = group_owner.get_object()
+    data = contents.get_data() if hasattr(contents, "get_data") else b""
+    if RGB_OP.search(data):
+        report.add(number, "RGB colour in a content stream")
+    for match in CMYK_OP.finditer(data):
+        ink = sum(float(v) for v in match.groups()) * 100
+        report.max_ink = max(report.max_ink, ink)
+        if ink > MAX_INK + 0.5:
+            report.add(number, f"total ink {ink:.0f} % (at most {MAX_INK:.0f} %)")
+            break
+    xobjects = {name: x.get_object() for name, x in (resources.get("/XObject") or {}).items()}
+    for xobject in xobjects.values():
         group = xobject.get("/Group")
         if group and "RGB" in str(group.get_object().get("/CS", "")):
             report.add(number, "transparency group in DeviceRGB")
+    if any(x.get("/Subtype") == "/Image" for x in xobjects.values()):
+        _place_images(contents, xobjects, number, report, ctm, page)
+    for xobject in xobjects.values():
+        if xobject.get("/Subtype") == "/Form" and id(xobject) not in seen:
+            seen.add(id(xobject))
+            matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
+            _scan(xobject, xobject.get("/Resources"), number, report, seen,
+                  _multiply(matrix, ctm), page)
+
+
+def _place_images(contents, xobjects: dict, number: int, report: Report, ctm, page) -> None:
     stack = []
-    stream = ContentStream(contents, page.pdf)
-    for operands, operator in stream.operations:
+    for operands, operator in ContentStream(contents, page.pdf).operations:
         if operator == b"q":
             stack.append(ctm)
         elif operator == b"Q" and stack:
             ctm = stack.pop()
         elif operator == b"cm":
             ctm = _multiply([float(v) for v in operands], ctm)
-        elif operator in RGB_OPERATORS:
-            report.add(number, "RGB colour in a content stream")
-        elif operator in CMYK_OPERATORS or operator in (b"scn", b"SCN", b"sc", b"SC"):
-            if operator in CMYK_OPERATORS or len(operands) == 4:
-                try:
-                    ink = sum(float(v) for v in operands[:4]) * 100
-                except (TypeError, ValueError):
-                    continue
-                report.max_ink = max(report.max_ink, ink)
-                if ink > MAX_INK + 0.5:
-                    report.add(number, f"total ink {ink:.0f} % (at most {MAX_INK:.0f} %)")
-        elif operator == b"Do":
-            name = operands[0]
-            xobject = (resources.get("/XObject") or {}).get(name)
-            if xobject is None:
-                continue
-            xobject = xobject.get_object()
+        elif operator == b"Do" and operands and operands[0] in xobjects:
+            xobject = xobjects[operands[0]]
             if xobject.get("/Subtype") == "/Image":
                 _check_image(xobject, ctm, number, report)
-            elif xobject.get("/Subtype") == "/Form" and id(xobject) not in seen:
-                seen.add(id(xobject))
-                matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
-                _scan(xobject, xobject.get("/Resources"), number, report, seen,
-                      _multiply(matrix, ctm), page)
 
 
 def _check_image(image, ctm, number: int, report: Report) -> None:
