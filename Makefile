@@ -17,7 +17,7 @@ help:
 	@echo "make screen     build the screen edition (dist/screen/)"
 	@echo "make preflight  check the built print PDFs for the print shop"
 	@echo "make release VERSION=X.Y.Z   build a release into dist/release/X.Y.Z/"
-	@echo "make bench      run the benchmark (benchmarks/bench.py)"
+	@echo "make bench      benchmark builds (benchmarks/results.json); BENCH_ARGS=--quick for one run"
 	@echo "make clean      remove dist/ and the build cache"
 
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 argyll icc-profiles-free
@@ -57,6 +57,11 @@ screen: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+BENCH_ARGS ?=
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 # make release VERSION=X.Y.Z [OUT=dir] [FORCE=1]: every publication, print and screen, and the
 # imposed sheets into dist/release/X.Y.Z/ with manifest.json and SHA256SUMS (see README.md)

@@ -109,19 +109,31 @@ def test_noop_build_does_not_import_weasyprint():
 
 
 def test_watch_rebuilds_on_save():
+    import queue
+    import threading
+
     proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "watch", "card"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    lines = []
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
+                     daemon=True).start()
+    seen = []
+
+    def wait_for(text, timeout=90):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                line = lines.get(timeout=max(0.1, end - time.monotonic()))
+            except queue.Empty:
+                break
+            seen.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"no {text!r} within {timeout} s in {seen}")
+
     try:
-        def wait_for(text, timeout=60):
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                line = proc.stdout.readline()
-                lines.append(line)
-                if text in line:
-                    return
-            raise AssertionError(f"no {text!r} in {lines}")
         wait_for("watching for changes")
+        time.sleep(2)    # the message comes just before the file watcher is set up
         with touched(ROOT / "card" / "colofon.md"):
             wait_for("card/colofon.md")
             wait_for("card: done")
