@@ -1,6 +1,5 @@
 """End to end: the sample publication built through every stage, checked with pypdf."""
 
-import io
 from pathlib import Path
 
 import pytest

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-from contextlib import contextmanager
 
 import pytest
 import yaml
@@ -23,6 +22,7 @@ from pypdf import PdfReader
 from trotter import ROOT, finishing, release as release_module
 from trotter.errors import BuildError
 from trotter.pipeline import source_date
+from trotter.release import _source_date as source_date_set
 from trotter.preflight import Report
 from trotter.release import (MANIFEST, SUMS, base_name, file_name, pdf_version, release,
                              with_version)
@@ -39,17 +39,9 @@ def quiet(message):
     pass
 
 
-@contextmanager
 def commit_date():
-    before = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(DATE)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = before
+    """SOURCE_DATE_EPOCH fixed for the builds of a test (the release's own helper)."""
+    return source_date_set(DATE)
 
 
 @pytest.fixture(scope="session")
