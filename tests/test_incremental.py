@@ -190,3 +190,13 @@ def test_interrupted_build_leaves_no_partial_pdf_and_no_current_claim():
     fp = deps.fingerprint(CONFIGS["book"], "print", source_date())
     assert not deps.up_to_date("book", "print", book, fp)
     assert run_build("book").returncode == 0      # the next build repairs it
+
+
+def test_the_cmyk_profile_is_an_input(monkeypatch, tmp_path):
+    config = CONFIGS["card"]
+    before = deps.fingerprint(config, "print", 0)
+    other = tmp_path / "shop.icc"
+    other.write_bytes(b"a print shop's own profile")
+    monkeypatch.setenv("TROTTER_CMYK_PROFILE", str(other))
+    assert deps.fingerprint(config, "print", 0) != before
+    assert deps.fingerprint(config, "screen", 0) == deps.fingerprint(config, "screen", 0)

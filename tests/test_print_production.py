@@ -98,3 +98,45 @@ def test_card_sheet_three_up_front_and_back():
     assert len(reader.pages) == 2
     assert reader.pages[0].extract_text().split() == ["1", "1", "1"]
     assert reader.pages[1].extract_text().split() == ["2", "2", "2"]
+
+
+def _publication_with_image(folder: Path, pixels: tuple[int, int]) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", pixels, (200, 40, 40)).save(folder / "foto.png")
+    (folder / "publication.yml").write_text(
+        SAMPLE.read_text(encoding="utf-8").replace("id: sample", "id: foto")
+        .replace("  - inleiding.md\n", "").replace("      - hoofdstuk.md", "      - foto.md"),
+        encoding="utf-8")
+    (folder / "foto.md").write_text(
+        "# Foto {#foto}\n\n![Een rode vlek](foto.png)\n", encoding="utf-8")
+    return folder / "publication.yml"
+
+
+@pytest.fixture
+def image_folder():
+    import shutil
+    import tempfile
+
+    from trotter import ROOT
+
+    folder = Path(tempfile.mkdtemp(prefix="tmp-image-", dir=ROOT / "tests"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_raster_image_becomes_cmyk_in_print(image_folder, tmp_path):
+    config = load_config(_publication_with_image(image_folder, (1600, 1000)))
+    out = build_publication(config, "print", out=tmp_path / "foto.pdf").output
+    images = [x.get_object() for page in PdfReader(out).pages
+              for x in (page["/Resources"].get("/XObject") or {}).values()
+              if x.get_object().get("/Subtype") == "/Image"]
+    assert images and all(str(i["/ColorSpace"]) == "/DeviceCMYK" for i in images)
+
+
+def test_low_resolution_image_is_reported(image_folder, tmp_path):
+    from trotter.errors import BuildError
+
+    config = load_config(_publication_with_image(image_folder, (60, 40)))
+    with pytest.raises(BuildError, match=r"image at \d+ ppi where placed \(at least 300\)"):
+        build_publication(config, "print", out=tmp_path / "foto.pdf")

@@ -2,9 +2,9 @@
 
 Found without parsing Markdown or importing WeasyPrint, so a no-op build is instant:
 publication.yml, the Markdown sources and what they include (followed recursively), the
-images they name, every template and stylesheet (with icons), the font files, the build
-code itself, the variant and the source date. The hash is stored in dist/.cache/; a lost or
-corrupt cache entry only costs a rebuild.
+images they name, every template and stylesheet (with icons), the font files, the CMYK
+profile, the build code itself, the variant and the source date. The hash is stored in
+dist/.cache/; a lost or corrupt cache entry only costs a rebuild.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def inputs(config: PublicationConfig) -> list[Path]:
 def fingerprint(config: PublicationConfig, variant: str, source_date: int,
                 extra: dict | None = None) -> str:
     from .fonts import font_files
+    from .icc import profile_path
 
     digest = hashlib.sha256(f"{variant}|{source_date}|{json.dumps(extra or {})}".encode())
     for path in inputs(config):
@@ -53,6 +54,10 @@ def fingerprint(config: PublicationConfig, variant: str, source_date: int,
     for paths in font_files().values():   # large, versioned files: name and size suffice
         for path in paths:
             digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    if variant == "print":                # the CMYK output profile (a setting)
+        profile = profile_path()
+        digest.update(hashlib.sha256(profile.read_bytes()).digest() if profile.is_file()
+                      else b"no profile")
     return digest.hexdigest()
 
 

@@ -25,12 +25,15 @@ def pdf_settings(variant: str, html: str) -> dict:
     extra = [p for paths in font_files().values() for p in paths]
     identifier = hashlib.md5(html.encode("utf-8"), usedforsecurity=False).hexdigest()
     options = {"pdf_identifier": identifier.encode()}
+    profile = None
     if variant == "print":
-        extra.append(require_profile())
+        profile = require_profile()
+        extra.append(profile)
         options["pdf_variant"] = "pdf/x-4"
     else:
         options["pdf_variant"] = "pdf/ua-1"
-    return {"extra_files": extra, "options": options, "cmyk": variant == "print"}
+    return {"extra_files": extra, "options": options, "cmyk": variant == "print",
+            "profile": profile}
 
 
 def padding_pages(config: PublicationConfig, pages: int) -> int:

@@ -33,9 +33,10 @@ class RefusedURL(FatalURLFetchingError):
 class RestrictedFetcher(URLFetcher):
     """Only repository files, declared extra files (fonts, ICC profile) and `data:` URLs."""
 
-    def __init__(self, extra_files=(), allowed_roots=None, cmyk_svg=False):
+    def __init__(self, extra_files=(), allowed_roots=None, cmyk_svg=False, profile=None):
         super().__init__(timeout=1, allowed_protocols={"file", "data"})
         self.cmyk_svg = cmyk_svg
+        self.profile = profile
         self.extra = {Path(p).resolve() for p in extra_files}
         self.roots = [Path(r).resolve() for r in (allowed_roots or [ROOT])]
 
@@ -54,6 +55,8 @@ class RestrictedFetcher(URLFetcher):
         body = path.read_bytes()
         if self.cmyk_svg and path.suffix == ".svg":
             body = svg_to_cmyk(body)
+        elif self.cmyk_svg and path.suffix.lower() in RASTER:
+            body, mime = raster_to_cmyk(body, self.profile), "image/jpeg"
         return URLFetcherResponse(path.as_uri(), body, headers={"Content-Type": mime})
 
     def _allowed(self, path: Path) -> bool:
@@ -67,6 +70,27 @@ class RestrictedFetcher(URLFetcher):
 
 
 HEX = re.compile(rb"#([0-9a-fA-F]{6})\b")
+RASTER = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".gif"}
+
+
+def raster_to_cmyk(data: bytes, profile) -> bytes:
+    """Print variant: a raster image converted from sRGB to the output profile's CMYK
+    (Pillow ImageCms, relative colorimetric), as a high-quality JPEG; CMYK stays as it is."""
+    from PIL import Image, ImageCms
+
+    with Image.open(io.BytesIO(data)) as image:
+        if image.mode == "CMYK":
+            return data
+        extra = {"dpi": image.info["dpi"]} if "dpi" in image.info else {}
+        rgba = image.convert("RGBA")             # transparency goes onto white paper
+        rgb = Image.new("RGB", image.size, (255, 255, 255))
+        rgb.paste(rgba, mask=rgba.getchannel("A"))
+        transform = ImageCms.buildTransform(
+            ImageCms.createProfile("sRGB"), ImageCms.getOpenProfile(str(profile)), "RGB",
+            "CMYK", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+        out = io.BytesIO()
+        ImageCms.applyTransform(rgb, transform).save(out, "JPEG", quality=92, **extra)
+        return out.getvalue()
 
 
 def svg_to_cmyk(svg: bytes) -> bytes:
@@ -133,9 +157,9 @@ class Rendered:
 
 
 def layout(html: str, source: Path, extra_files=(), options=None,
-           allowed_roots=None, cmyk=False) -> Rendered:
+           allowed_roots=None, cmyk=False, profile=None) -> Rendered:
     """Lay out the HTML (base URL: the repository). `source` names the file in errors."""
-    fetcher = RestrictedFetcher(extra_files, allowed_roots, cmyk_svg=cmyk)
+    fetcher = RestrictedFetcher(extra_files, allowed_roots, cmyk_svg=cmyk, profile=profile)
     with _captured_logs() as logs:
         try:
             document = weasyprint.HTML(string=html, base_url=str(ROOT) + "/",
