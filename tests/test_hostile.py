@@ -15,17 +15,9 @@ from trotter.html import render_html
 from trotter.model import build_document
 from trotter.sources import load_config
 
-YML = """\
-id: proef
-kind: book
-title: {title}
-language: nl
-trim: 148mm 210mm
-template: book.html.j2
-stylesheet: book.css
-sources:
-  - a.md
-"""
+from test_errors import GOOD_YML
+
+YML = GOOD_YML.replace("title: Proef", "title: {title}")   # one minimal publication.yml
 MARKUP = st.lists(st.sampled_from(list(
     "ab {}[]()#:!*_-|>^`\\\n.\"'<>/=&;é“") + ["::: wat\n", ":::\n", "{{", "}}", "[[#", "]]",
                                             "!include a.md\n", "[^1]", "---\n", "# T {#t}\n",
