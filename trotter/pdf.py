@@ -21,7 +21,6 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from . import ROOT
 from .errors import BuildError
 
-FORBIDDEN_TOP = {"dist", "tests"}
 
 
 class RefusedURL(FatalURLFetchingError):
@@ -173,19 +172,3 @@ def layout(html: str, source: Path, extra_files=(), options=None,
 def _raise_errors(logs: _Collect, source: Path | None = None) -> None:
     if logs.errors:
         raise BuildError("WeasyPrint: " + "; ".join(dict.fromkeys(logs.errors)), source)
-
-
-def page_anchors(rendered: Rendered) -> dict[str, int]:
-    """Anchor id -> 1-based page number, from the laid-out pages."""
-    found = {}
-    for number, page in enumerate(rendered.document.pages, start=1):
-        for anchor in page.anchors:
-            found.setdefault(anchor, number)
-    return found
-
-
-def write_bytes(rendered: Rendered) -> bytes:
-    return rendered.write()
-
-
-__all__ = ["layout", "Rendered", "RestrictedFetcher", "RefusedURL", "page_anchors", "io"]
