@@ -64,7 +64,9 @@ def make_parser() -> MarkdownIt:
     md.core.ruler.push("figure_paragraph", _figure_paragraph)
     md.add_render_rule("xref", _render_xref)
     md.add_render_rule("index_term", _render_index)
-    md.add_render_rule("include", lambda *a: "")  # replaced by the model stage
+    # the model stage renders each included file and puts its HTML in env["include_html"]
+    md.add_render_rule("include", lambda self, t, i, o, e: e.get("include_html", {}).get(
+        t[i].info, ""))
     md.add_render_rule("footnote_ref", _render_footnote_ref)
     md.add_render_rule("heading_open", _render_heading_open)
     md.add_render_rule("table_open", lambda self, t, i, o, e: '<div class="table">'

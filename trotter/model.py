@@ -190,7 +190,6 @@ def _render_file(md, path: Path, found: _Collector, stack: tuple, prefix: str,
                 elif child.type == "image":
                     child.attrSet("src", _image(str(child.attrGet("src")), path, line, found))
     env["include_html"] = include_html
-    md.add_render_rule("include", lambda self, t, i, o, e: e["include_html"][t[i].info])
     html = md.renderer.render(tokens, md.options, env)
     return html, meta
 
