@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+PROFILE := .cache/icc/FOGRA39.icc
 JOBS   ?=
 
-.PHONY: all build book brochure card cahiers screen preflight test bench release clean distclean check-libs help
+.PHONY: all build book brochure card cahiers screen preflight test bench release clean distclean check-libs check-test-tools help
 
 all: build
 
@@ -20,57 +21,58 @@ help:
 	@echo "make bench      benchmark builds (benchmarks/results.json); BENCH_ARGS=--quick for one run"
 	@echo "make clean      remove dist/ and the build cache"
 
-APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 argyll icc-profiles-free
-
-# WeasyPrint needs Pango; libharfbuzz-subset makes PDF writing about 3x faster; ArgyllCMS
-# colprof builds the FOGRA39 CMYK profile from Debian's icc-profiles-free data.
+# System packages (Debian/Ubuntu): installed by .ci/system-packages when missing (apt-get as
+# root, else sudo); where it cannot, it prints the exact command. WeasyPrint needs Pango;
+# libharfbuzz-subset makes PDF writing about 3x faster; ArgyllCMS colprof builds the FOGRA39
+# CMYK profile from Debian's icc-profiles-free data. The tests also need hunspell-nl, Chromium,
+# qpdf, poppler-utils and git.
 check-libs:
-	@for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do \
-	  if ! /sbin/ldconfig -p 2>/dev/null | grep -q "$$lib"; then \
-	    echo "missing system library $$lib: run 'sudo apt-get install $(APT_PACKAGES)'"; \
-	    exit 1; \
-	  fi; \
-	done
-	@if ! command -v colprof >/dev/null || [ ! -f /usr/share/color/icc/FOGRA39L.ti3 ]; then \
-	  echo "missing ArgyllCMS colprof or FOGRA39 data: run 'sudo apt-get install $(APT_PACKAGES)'"; \
-	  exit 1; \
-	fi
+	@sh .ci/system-packages build
+
+check-test-tools:
+	@sh .ci/system-packages test
 
 $(STAMP): pyproject.toml | check-libs
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	$(PY) -m trotter.icc
 	@touch $@
 
-build: $(STAMP)
+# the FOGRA39 output profile, built once with colprof (~20 s); kept outside .venv and dist/
+$(PROFILE): | check-libs $(STAMP)
+	$(PY) -m trotter.icc
+
+SETUP := $(STAMP) $(PROFILE)
+
+build: $(SETUP)
 	$(PY) build.py build
 	$(PY) build.py preflight
 
-preflight: $(STAMP)
+preflight: $(SETUP)
 	$(PY) build.py preflight
 
-book brochure card cahiers: $(STAMP)
+book brochure card cahiers: $(SETUP)
 	$(PY) build.py build $@
 
-screen: $(STAMP)
+screen: $(SETUP)
 	$(PY) build.py build --variant screen
 
-test: $(STAMP)
+test: check-test-tools $(SETUP)
 	$(PY) -m pytest
 
 BENCH_ARGS ?=
 
-bench: $(STAMP)
+bench: $(SETUP)
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 # make release VERSION=X.Y.Z [OUT=dir] [FORCE=1]: every publication, print and screen, and the
 # imposed sheets into dist/release/X.Y.Z/ with manifest.json and SHA256SUMS (see README.md)
-release: $(STAMP)
+release: $(SETUP)
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z [OUT=dir] [FORCE=1]"; exit 2; }
 	$(PY) build.py release --version "$(VERSION)" $(if $(OUT),--out "$(OUT)") $(if $(FORCE),--force)
 
+# the CMYK profile in .cache/ survives both: it only depends on Debian's data (rm -rf .cache)
 clean:
-	rm -rf dist .cache
+	rm -rf dist
 
 distclean: clean
 	rm -rf $(VENV)

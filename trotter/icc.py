@@ -2,7 +2,8 @@
 
 Default: a FOGRA39 profile (European offset on coated paper, ISO Coated v2 class), built at
 setup (`make`) from the FOGRA39L characterisation data in Debian's `icc-profiles-free` with
-ArgyllCMS `colprof`, and kept beside the virtual environment. It is never downloaded.
+ArgyllCMS `colprof`, and kept in `.cache/icc/` of the repository: `make clean` and
+`make distclean` leave it alone, since it depends only on Debian's data. It is never downloaded.
 A print shop's own profile drops in with `TROTTER_CMYK_PROFILE=/path/to/profile.icc`.
 
     python -m trotter.icc      # build the default profile (what `make` runs)
@@ -17,10 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import ROOT
 from .errors import BuildError
 
 TI3 = Path("/usr/share/color/icc/FOGRA39L.ti3")
-DEFAULT = Path(sys.prefix) / "share" / "trotter" / "FOGRA39.icc"
+DEFAULT = ROOT / ".cache" / "icc" / "FOGRA39.icc"
 APT = "apt-get install argyll icc-profiles-free"
 
 

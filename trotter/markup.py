@@ -8,6 +8,7 @@ our own syntax, each a small rule registered in one function:
 - page cross-references   ``[[#anker]]``           -> "p. 42"
 - register (index) terms  ``{{term}}``, ``{{getoond|term}}``
 - includes                ``!include pad/naar/bestand.md`` (a line on its own)
+- fill-in lines           ``Naam: ____`` (four or more underscores): a line to write on
 
 Raw HTML is not part of the dialect: markdown-it escapes it (``html: False``), so ``<script>``,
 ``<iframe>``, event attributes and friends never reach the HTML. ``javascript:`` links are
@@ -37,6 +38,7 @@ BOXES = {
     "zeker-meenemen": "Zeker meenemen",
     "handig-lijstje": "Handig lijstje",
     "praktijkvoorbeeld": "Praktijkvoorbeeld",
+    "formulier": "Formulier",  # a working document to copy: ruled tables, fill-in lines
     "citaat": None,  # a pulled-out quote: no head, no icon
 }
 
@@ -58,12 +60,14 @@ def make_parser() -> MarkdownIt:
     md.block.ruler.before("paragraph", "include", _include_block)
     md.inline.ruler.before("link", "xref", _xref_inline)
     md.inline.ruler.before("emphasis", "index_term", _index_inline)
+    md.inline.ruler.before("emphasis", "fill_in", _fill_inline)
     md.core.ruler.push("heading_anchor", _heading_anchor)
     md.core.ruler.push("checklist_item", _checklist_item)
     md.core.ruler.push("quote_source", _quote_source)
     md.core.ruler.push("figure_paragraph", _figure_paragraph)
     md.add_render_rule("xref", _render_xref)
     md.add_render_rule("index_term", _render_index)
+    md.add_render_rule("fill_in", _render_fill)
     # the model stage renders each included file and puts its HTML in env["include_html"]
     md.add_render_rule("include", lambda self, t, i, o, e: e.get("include_html", {}).get(
         t[i].info, ""))
@@ -153,6 +157,23 @@ def _index_inline(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _fill_inline(state: StateInline, silent: bool) -> bool:
+    """`____` (four or more underscores): a line to write on. At the end of a paragraph,
+    list item or table cell it runs to the end of the line; elsewhere its length follows the
+    number of underscores."""
+    src, pos = state.src, state.pos
+    if not src.startswith("____", pos) or (pos and src[pos - 1] in "_\\"):
+        return False
+    end = pos
+    while end < state.posMax and src[end] == "_":
+        end += 1
+    if not silent:
+        token = state.push("fill_in", "", 0)
+        token.meta = {"length": end - pos, "last": not src[end:state.posMax].strip()}
+    state.pos = end
+    return True
+
+
 def _heading_anchor(state) -> None:
     tokens = state.tokens
     for i, token in enumerate(tokens):
@@ -239,6 +260,13 @@ def _render_index(self, tokens, idx, options, env):
     ident = f"{env.get('id_prefix', 'x')}-idx-{counter[0]}"
     env.setdefault("index_hits", []).append((token.meta["term"], ident))
     return f'<span class="ix" id="{escape(ident)}">{escape(token.content)}</span>'
+
+
+def _render_fill(self, tokens, idx, options, env):
+    meta = tokens[idx].meta
+    if meta["last"]:
+        return '<span class="fill fill-end"></span>'
+    return f'<span class="fill" style="width: {min(meta["length"], 40) * 0.5:g}em"></span>'
 
 
 def _render_footnote_ref(self, tokens, idx, options, env):

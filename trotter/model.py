@@ -19,7 +19,7 @@ from . import ROOT
 from .errors import BuildError
 from .glyphs import check_text
 from .markup import BOXES, box_name, extract_footnotes, make_parser
-from .sources import PublicationConfig, check_keys, load_yaml, read_text
+from .sources import PublicationConfig, check_keys, load_yaml, read_text, series_members
 
 FRONT_MATTER_KEYS = {"intro": str, "running": str}
 MAX_INCLUDE_DEPTH = 10
@@ -65,6 +65,8 @@ class Document:
     parts: list[Part]
     colophon: Markup | None
     register: list[RegisterEntry]
+    backcover: Markup | None = None
+    series: list[dict] = field(default_factory=list)
     anchors: dict[str, tuple[Path, int]] = field(default_factory=dict)
     inputs: set[Path] = field(default_factory=set)
 
@@ -106,11 +108,8 @@ def build_document(config: PublicationConfig) -> Document:
         found.anchor(f"part-{part.id}", config.path, part.line)
         parts.append(Part(part.id, part.title, part.perspective, part.intro,
                           [chapter(p) for p in part.sources]))
-    colophon = None
-    if config.data.get("colophon"):
-        path = (config.folder / config.data["colophon"]).resolve()
-        html, _ = _render_file(md, path, found, stack=(), prefix="colofon")
-        colophon = Markup(html)
+    colophon, backcover = (_extra_text(md, config, key, found)
+                           for key in ("colophon", "backcover"))
 
     for target, path, line in found.refs:
         if target not in found.anchors:
@@ -123,7 +122,23 @@ def build_document(config: PublicationConfig) -> Document:
             ch.html = Markup(_mark_front_refs(str(ch.html), front_anchors))
     return Document(config=config, front=front, parts=parts, colophon=colophon,
                     register=_register(found.index_hits, front_hits), anchors=found.anchors,
-                    inputs=found.inputs)
+                    inputs=found.inputs, backcover=backcover, series=series_members(config))
+
+
+def _extra_text(md, config: PublicationConfig, key: str, found: _Collector) -> Markup | None:
+    """The colophon or back-cover text named in publication.yml (`colophon: colofon.md`)."""
+    name = config.data.get(key)
+    if not name:
+        return None
+    path = (config.folder / name).resolve()
+    if not path.is_relative_to(ROOT):
+        raise BuildError(f"`{key}` file `{name}` lies outside the repository", config.path,
+                         config.lines.get(key))
+    if not path.is_file():
+        raise BuildError(f"`{key}` file `{name}` not found", config.path, config.lines.get(key))
+    html, _ = _render_file(md, path, found, stack=(), prefix={"colophon": "colofon"}.get(
+        key, "achterflap"))
+    return Markup(html)
 
 
 def _mark_front_refs(html: str, anchors: set[str]) -> str:

@@ -38,6 +38,7 @@ SCHEMA: dict[str, tuple[bool, type | tuple, str]] = {
     "accent": (False, str, "accent colour token override, e.g. `var(--c-logistiek)`"),
     "summary": (False, str, "one sentence for the cover"),
     "colophon": (False, str, "Markdown file with the colophon text"),
+    "backcover": (False, str, "Markdown file printed on the back cover"),
     "edition": (False, str, "edition line in the colophon"),
 }
 PAGE_RULES = {"exact": int, "multiple": int, "max": int}
@@ -220,14 +221,34 @@ def _load_sources(entries: list, path: Path, lines: dict):
     return front, parts
 
 
+def series_members(config: PublicationConfig, root: Path = ROOT) -> list[dict]:
+    """The publications of the same series (the cahiers), by number: number, title, subtitle
+    and whether it is this one. Read lightly (a broken publication.yml is reported by its own
+    build, not by every cahier that lists the series)."""
+    series = config.data.get("series")
+    if not series:
+        return []
+    members = []
+    for path in discover(root):
+        try:
+            data = yaml.safe_load(read_text(path)) if path != config.path else config.data
+        except (BuildError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and data.get("series") == series:
+            members.append({"number": data.get("number"), "title": str(data.get("title", "")),
+                            "subtitle": str(data.get("subtitle") or ""),
+                            "current": path == config.path})
+    return sorted(members, key=lambda m: (not isinstance(m["number"], int), m["number"] or 0))
+
+
 def _warn_unlisted(config: PublicationConfig) -> None:
     """A Markdown file in the publication folder that no source list names is a warning."""
     from .report import warn
 
     listed = set(config.all_sources())
-    colophon = config.data.get("colophon")
-    if colophon:
-        listed.add((config.folder / colophon).resolve())
+    for key in ("colophon", "backcover"):
+        if config.data.get(key):
+            listed.add((config.folder / config.data[key]).resolve())
     for md in sorted(config.folder.rglob("*.md")):
         if md.resolve() not in listed and not _is_included_somewhere(md, listed):
             warn(f"{md.relative_to(ROOT)}: not listed in {config.path.relative_to(ROOT)} "
