@@ -4,7 +4,7 @@ import pytest
 
 from trotter import ROOT
 from trotter.errors import BuildError
-from trotter.pdf import layout
+from trotter.pdf import render
 
 ROUTES = {
     "image": '<img src="{url}" alt="x">',
@@ -25,17 +25,36 @@ ROUTES = {
 def test_outside_resources_are_refused(route, url):
     html = f"<html><body>{ROUTES[route].format(url=url)}</body></html>"
     with pytest.raises(BuildError) as info:
-        layout(html, ROOT / "test.html").write()
+        render(html, ROOT / "test.html")
     # an <image> inside inline SVG fails the SVG as a whole; everything else names the refusal
     assert "refused" in str(info.value) or route == "svg image"
 
 
 def test_repository_file_is_allowed():
     html = '<html><body><img src="styles/icons/wat.svg" alt="wat"></body></html>'
-    assert layout(html, ROOT / "test.html").write().startswith(b"%PDF")
+    assert render(html, ROOT / "test.html")["pdf"].startswith(b"%PDF")
 
 
 def test_hidden_folders_are_refused():
     html = '<html><body><link rel="attachment" href=".git/config"><p>x</p></body></html>'
     with pytest.raises(BuildError):
-        layout(html, ROOT / "test.html").write()
+        render(html, ROOT / "test.html")
+
+
+@pytest.mark.parametrize("url,reason", [
+    ("file://otherhost/work/main/styles/icons/wat.svg", "another host"),
+    ("styles/icons/.hidden/x.svg", "hidden folder"),
+    ("book/images/.cache/x.svg", "hidden folder"),
+    ("dist/build.log", "dist/"),
+])
+def test_other_hosts_hidden_folders_and_dist_are_refused(url, reason, tmp_path):
+    html = f'<html><body><link rel="attachment" href="{url}"><p>x</p></body></html>'
+    with pytest.raises(BuildError) as info:
+        render(html, ROOT / "test.html")
+    assert "refused" in str(info.value) and reason in str(info.value)
+
+
+def test_what_the_fetcher_serves_is_recorded():
+    html = '<html><body><img src="styles/icons/wat.svg" alt="wat"></body></html>'
+    rows = render(html, ROOT / "test.html")["inputs"]
+    assert [row[0] for row in rows] == ["styles/icons/wat.svg"]

@@ -17,25 +17,34 @@ import click
 from . import ROOT
 from .errors import BuildError
 from .pipeline import DIST, output_path
-from .sources import discover, load_config
+from .runner import LOG
+from .sources import load_config
 
 VARIANT = click.option("--variant", type=click.Choice(["print", "screen"]), default="print",
                        show_default=True, help="print: CMYK, bleed; screen: RGB, tagged.")
 
 
+def _entries(ids: tuple[str, ...]):
+    """The publications named (all when none): a broken publication.yml is an entry with
+    its error, so the others still build."""
+    from .runner import catalog, select
+
+    entries = catalog()
+    try:
+        return select(entries, ids)
+    except KeyError as exc:
+        raise click.UsageError(f"unknown publication {', '.join(exc.args[0])}; "
+                               f"known: {', '.join(e.id for e in entries)}") from None
+
+
 def _configs(ids: tuple[str, ...]):
-    configs = [load_config(p) for p in discover()]
-    if not ids:
-        return configs
-    known = {c.id: c for c in configs}
-    if "cahiers" in ids:
-        ids = tuple(i for i in ids if i != "cahiers") + tuple(
-            c.id for c in configs if c.kind == "cahier")
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise click.UsageError(f"unknown publication {', '.join(unknown)}; "
-                               f"known: {', '.join(known)}")
-    return [known[i] for i in dict.fromkeys(ids)]
+    """The configurations of the publications named; the first broken one raises."""
+    configs = []
+    for entry in _entries(ids):
+        if entry.error is not None:
+            raise entry.error
+        configs.append(load_config(entry.path))
+    return configs
 
 
 def run() -> None:
@@ -47,8 +56,6 @@ def run() -> None:
 
 
 def _fail_internal(exc: BaseException) -> None:
-    from .runner import LOG
-
     LOG.parent.mkdir(parents=True, exist_ok=True)
     LOG.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
     click.echo(f"internal error: {exc.__class__.__name__}: {exc} "
@@ -64,36 +71,38 @@ def main():
 @main.command()
 @click.argument("ids", nargs=-1)
 @VARIANT
-@click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+@click.option("--force", is_flag=True,
+              help="Lay out every unit again (the last page map is still the first guess).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
-              help="Publications rendered in parallel (default: number of CPUs).")
-def build(ids, variant, force, jobs):
+              help="Worker processes (default: number of CPUs).")
+@click.option("-v", "--verbose", is_flag=True, help="Say why each publication is built.")
+def build(ids, variant, force, jobs, verbose):
     """Build publications (default: all) into dist/<variant>/<id>.pdf.
 
     IDS are publication ids (book, brochure, card, cahier-01, ...) or `cahiers`. Only
-    publications whose inputs changed are rebuilt.
+    publications whose recorded inputs changed are rebuilt, and within a publication only
+    the chapters (render units) that changed or moved.
     """
-    from .runner import LOG, Locked, build_lock, run_builds
+    from .runner import Locked, build_lock, interrupt_on_terminate, run_builds, write_log
 
+    entries = _entries(ids)
     try:
-        configs = _configs(ids)
-        with build_lock():
-            outcome = run_builds(configs, variant, jobs=jobs, force=force, echo=click.echo,
-                                 echo_err=lambda m: click.echo(m, err=True))
-    except (BuildError, Locked) as exc:
+        with interrupt_on_terminate(), build_lock("build"):
+            outcome = run_builds(entries, variant, jobs=jobs, force=force, echo=click.echo,
+                                 echo_err=lambda m: click.echo(m, err=True), verbose=verbose)
+    except Locked as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted: unfinished publications were not written", err=True)
         sys.exit(130)
     if outcome.internal:
-        LOG.parent.mkdir(parents=True, exist_ok=True)
-        LOG.write_text("\n".join(f"{i}:\n{tb}" for i, tb in outcome.internal), encoding="utf-8")
+        write_log(outcome)
         names = ", ".join(i for i, _ in outcome.internal)
         click.echo(f"internal error while building {names} "
                    f"(traceback in {LOG.relative_to(ROOT)})", err=True)
     if outcome.failed:
-        click.echo(f"\n{len(outcome.failed)} of {len(configs)} publications failed:", err=True)
+        click.echo(f"\n{len(outcome.failed)} of {len(entries)} publications failed:", err=True)
         for pub_id, error in outcome.failed:
             click.echo(f"  {pub_id}: {error.splitlines()[0]}", err=True)
     if outcome.internal:
@@ -106,16 +115,18 @@ def build(ids, variant, force, jobs):
 @click.argument("ids", nargs=-1)
 @VARIANT
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
-              help="Publications rendered in parallel (default: number of CPUs).")
+              help="Worker processes (default: number of CPUs).")
 def watch(ids, variant, jobs):
     """Rebuild the affected publications (default: all) whenever a file is saved."""
+    from .runner import interrupt_on_terminate
     from .watch import watch as watch_loop
 
-    def load():
-        return _configs(ids)
-
-    watch_loop(load, variant, jobs=jobs, echo=click.echo,
-               echo_err=lambda m: click.echo(m, err=True))
+    try:
+        with interrupt_on_terminate():
+            watch_loop(lambda: _entries(ids), variant, jobs=jobs, echo=click.echo,
+                       echo_err=lambda m: click.echo(m, err=True))
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
 
 
 @main.command()
@@ -261,13 +272,14 @@ def list_(as_json):
 @VARIANT
 def html(pub_id, variant):
     """Stop after the HTML stage: write dist/html/<id>.html for inspection."""
+    from .deps import source_date
     from .html import render_html
     from .model import build_document
-    from .pipeline import source_date
 
     try:
         (config,) = _configs((pub_id,))
-        text = render_html(build_document(config), variant, source_date())
+        text = render_html(build_document(config), variant,
+                           source_date([config.path, *config.all_sources()]))
     except BuildError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
@@ -279,7 +291,13 @@ def html(pub_id, variant):
 
 @main.command()
 def clean():
-    """Remove dist/ (all outputs and the build cache)."""
-    shutil.rmtree(DIST, ignore_errors=True)
-    shutil.rmtree(ROOT / ".cache", ignore_errors=True)
-    click.echo("removed dist/")
+    """Empty dist/ (all outputs and the build cache). Waits for no one: refused while a
+    build is running. The fonts and CMYK profile in .cache/ stay."""
+    from .runner import Locked, clean as clean_dist
+
+    try:
+        clean_dist()
+    except Locked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo("emptied dist/")

@@ -1,88 +1,300 @@
-"""Dependency tracking: a content hash of everything a publication's PDF is made from.
+"""What a build read, recorded while it ran, and the up-to-date check that trusts only that.
 
-Found without parsing Markdown or importing WeasyPrint, so a no-op build is instant:
-publication.yml, the Markdown sources and what they include (followed recursively), the
-images they name, every template and stylesheet (with icons), the font files, the CMYK
-profile, the build code itself, the variant and the source date. The hash is stored in
-dist/.cache/; a lost or corrupt cache entry only costs a rebuild.
+Every stage that reads a file reads it through `read_bytes` (the sources, the document
+model, the template loader, WeasyPrint's URL fetcher in the worker processes). While a build
+runs, a `Recorder` is active in its thread and notes each file with the size, modification
+time and SHA-256 of the bytes that were read. A successful build stores that list in
+`dist/.cache/<variant>/<id>.json` together with the settings it ran with, the versions of the
+packages that shape a PDF, the build code that was loaded, the listings it looked at (the
+series of cahiers) and its source date.
+
+`check` re-examines exactly that list, without parsing Markdown or importing WeasyPrint: size
+and modification time first, the content hash only when they differ. A lost or corrupt entry
+only costs a rebuild.
+
+The source date of a publication is `SOURCE_DATE_EPOCH` when it is set, else the time of the
+last commit that touched one of its recorded inputs, else a fixed date. A commit that touches
+none of a publication's inputs leaves its date, and so its bytes, alone.
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
-import re
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from . import ROOT
-from .sources import PublicationConfig
 
 CACHE = ROOT / "dist" / ".cache"
-INCLUDE = re.compile(r"^!include\s+(\S+)\s*$", re.M)
-IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
-SHARED = ("templates", "styles", "trotter")
+FIXED_DATE = 1767225600            # 2026-01-01T00:00:00Z: no commit touched the inputs
+#: the packages whose version shapes a PDF (layout, fonts, hyphenation, Markdown, PDF writing)
+PACKAGES = ("weasyprint", "pydyf", "pypdf", "pillow", "fonttools", "tinycss2", "cssselect2",
+            "pyphen", "markdown-it-py", "mdit-py-plugins", "jinja2", "pyyaml",
+            "fontpkg-literata", "fontpkg-source-sans-3", "fontpkg-source-code-pro")
+#: modules that run builds but take no part in what a PDF contains: editing them rebuilds
+#: nothing. Every other `trotter` module loaded by a build is one of its inputs.
+ORCHESTRATION = frozenset({
+    "trotter.cli", "trotter.runner", "trotter.workers", "trotter.watch", "trotter.serve",
+    "trotter.preview_page", "trotter.proof", "trotter.diff", "trotter.release",
+    "trotter.report", "trotter.check", "trotter.scaffold", "trotter.specimen"})
 
 
-def inputs(config: PublicationConfig) -> list[Path]:
-    files: set[Path] = {config.path}
-    colophon = config.data.get("colophon")
-    todo = list(config.all_sources()) + ([config.folder / colophon] if colophon else [])
-    while todo:
-        path = todo.pop().resolve()
-        if path in files or not path.is_file():
-            continue
-        files.add(path)
-        text = path.read_text(encoding="utf-8", errors="replace")
-        todo += [path.parent / m for m in INCLUDE.findall(text)]
-        files.update((path.parent / m).resolve() for m in IMAGE.findall(text)
-                     if ":" not in m and (path.parent / m).is_file())
-    for folder in SHARED:
-        files.update(p for p in (ROOT / folder).rglob("*")
-                     if p.is_file() and "__pycache__" not in p.parts)
+@dataclass
+class Record:
+    """One file as a build read it."""
+    path: str            # relative to the repository when inside it, else absolute
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    def row(self) -> list:
+        return [self.path, self.size, self.mtime_ns, self.sha256]
+
+
+def shown(path: Path) -> str:
+    path = Path(path)
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
+def absolute(name: str) -> Path:
+    path = Path(name)
+    return path if path.is_absolute() else ROOT / path
+
+
+@dataclass
+class Recorder:
+    """The files, listings and code one build read."""
+    files: dict[str, Record] = field(default_factory=dict)
+    listings: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, record: Record) -> None:
+        self.files.setdefault(record.path, record)
+
+    def add_rows(self, rows) -> None:
+        for row in rows:
+            self.add(Record(*row))
+
+    def listing(self, name: str, paths) -> None:
+        self.listings[name] = sorted(shown(p) for p in paths)
+
+    def paths(self) -> list[Path]:
+        return [absolute(name) for name in self.files]
+
+
+_current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("recorder",
+                                                                          default=None)
+
+
+@contextmanager
+def recording():
+    """Record every file read through `read_bytes` in this thread until the block ends."""
+    recorder = Recorder()
+    token = _current.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _current.reset(token)
+
+
+def current() -> Recorder | None:
+    return _current.get()
+
+
+def read_bytes(path: Path, recorder: Recorder | None = None) -> bytes:
+    """Read a file; the active recorder (or `recorder`) notes what was read.
+
+    The size and time are taken before reading and the hash of the bytes read: a file saved
+    during the build is seen as changed by the next check, never as current."""
+    path = Path(path)
+    stat = path.stat()
+    data = path.read_bytes()
+    recorder = recorder or _current.get()
+    if recorder is not None:
+        recorder.add(Record(shown(path), stat.st_size, stat.st_mtime_ns,
+                            hashlib.sha256(data).hexdigest()))
+    return data
+
+
+def record_file(path: Path) -> None:
+    """Note a file the build depends on without using its bytes here (fonts for the glyph
+    check are read by fontTools)."""
+    read_bytes(path)
+
+
+# -- what else shapes a PDF ------------------------------------------------------------------
+
+def packages() -> dict[str, str]:
+    versions = {"python": ".".join(map(str, sys.version_info[:3]))}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def code_files(modules=None) -> list[Path]:
+    """The build code loaded in this process: every `trotter` module but the orchestration."""
+    modules = sys.modules if modules is None else modules
+    files = []
+    for name, module in list(modules.items()):
+        if (name == "trotter" or name.startswith("trotter.")) and name not in ORCHESTRATION:
+            file = getattr(module, "__file__", None)
+            if file:
+                files.append(Path(file))
     return sorted(files)
 
 
-def fingerprint(config: PublicationConfig, variant: str, source_date: int,
-                extra: dict | None = None) -> str:
-    from .fonts import font_files
+def settings(variant: str) -> dict:
+    """The environment a build depends on: the variant and the CMYK profile chosen."""
     from .icc import profile_path
 
-    digest = hashlib.sha256(f"{variant}|{source_date}|{json.dumps(extra or {})}".encode())
-    for path in inputs(config):
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for paths in font_files().values():   # large, versioned files: name and size suffice
-        for path in paths:
-            digest.update(f"{path.name}:{path.stat().st_size}".encode())
-    if variant == "print":                # the CMYK output profile (a setting)
-        profile = profile_path()
-        digest.update(hashlib.sha256(profile.read_bytes()).digest() if profile.is_file()
-                      else b"no profile")
-    return digest.hexdigest()
+    return {"variant": variant,
+            "profile": str(profile_path()) if variant == "print" else None,
+            "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH") or None}
 
 
-def _entry(pub_id: str, variant: str) -> Path:
+# -- the source date ---------------------------------------------------------------------------
+
+def _epoch_from_env() -> int | None:
+    value = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return int(value) if value.isdigit() else None
+
+
+def source_dates(inputs: dict[str, list[Path]]) -> dict[str, int]:
+    """The source date of each publication (id -> seconds): SOURCE_DATE_EPOCH, else the time of
+    the last commit that touched one of its inputs, else FIXED_DATE. One `git log` for all."""
+    fixed = _epoch_from_env()
+    if fixed is not None:
+        return {key: fixed for key in inputs}
+    wanted = {key: {shown(p) for p in paths if Path(p).is_relative_to(ROOT)}
+              for key, paths in inputs.items()}
+    union = sorted(set().union(*wanted.values())) if wanted else []
+    dates = {key: FIXED_DATE for key in inputs}
+    if not union:
+        return dates
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "-c", "core.quotepath=off", "log", "--format=%x00%ct",
+             "--name-only", "--no-renames", "--", *union],
+            capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return dates
+    if out.returncode != 0:
+        return dates
+    left = {key for key, files in wanted.items() if files}
+    for block in out.stdout.split("\0")[1:]:            # newest commit first
+        lines = block.strip().splitlines()
+        if not lines or not lines[0].isdigit():
+            continue
+        when, files = int(lines[0]), set(lines[1:])
+        for key in list(left):
+            if wanted[key] & files:
+                dates[key] = when
+                left.discard(key)
+        if not left:
+            break
+    return dates
+
+
+def source_date(paths) -> int:
+    return source_dates({"x": list(paths)})["x"]
+
+
+# -- cache entries -----------------------------------------------------------------------------
+
+def entry_path(pub_id: str, variant: str) -> Path:
     return CACHE / variant / f"{pub_id}.json"
 
 
-def up_to_date(pub_id: str, variant: str, output: Path, fp: str) -> bool:
-    if not output.is_file() or output.with_name(output.name + ".STALE").exists():
-        return False
+def load(pub_id: str, variant: str) -> dict | None:
     try:
-        entry = json.loads(_entry(pub_id, variant).read_text(encoding="utf-8"))
-        return entry["fingerprint"] == fp and entry["bytes"] == output.stat().st_size
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
+        entry = json.loads(entry_path(pub_id, variant).read_text(encoding="utf-8"))
+        return entry if isinstance(entry, dict) and entry.get("version") == 2 else None
+    except (OSError, ValueError):
+        return None
 
 
-def record(pub_id: str, variant: str, output: Path, fp: str, pages: int) -> None:
-    path = _entry(pub_id, variant)
+def store(pub_id: str, variant: str, recorder: Recorder, output: Path, pages: int,
+          date: int, settings_: dict, packages_: dict) -> None:
+    """After a successful build: what it read, with the output it made."""
+    path = entry_path(pub_id, variant)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"fingerprint": fp, "bytes": output.stat().st_size,
-                               "pages": pages}), encoding="utf-8")
+    data = output.read_bytes()
+    entry = {"version": 2, "id": pub_id, "variant": variant, "date": date, "pages": pages,
+             "output": {"path": shown(output), "bytes": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest()},
+             "settings": settings_, "packages": packages_,
+             "inputs": [r.row() for r in sorted(recorder.files.values(), key=lambda r: r.path)],
+             "listings": recorder.listings}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(entry, indent=1), encoding="utf-8")
     tmp.replace(path)
 
 
 def forget(pub_id: str, variant: str) -> None:
-    _entry(pub_id, variant).unlink(missing_ok=True)
+    entry_path(pub_id, variant).unlink(missing_ok=True)
+
+
+def inputs_of(entry: dict) -> list[Path]:
+    return [absolute(row[0]) for row in entry.get("inputs", [])]
+
+
+def changed_input(rows) -> str | None:
+    """The first recorded file that is missing or whose content changed, else None."""
+    for name, size, mtime_ns, sha in rows:
+        path = absolute(name)
+        try:
+            stat = path.stat()
+        except OSError:
+            return f"{name} is gone"
+        if stat.st_size == size and stat.st_mtime_ns == mtime_ns:
+            continue
+        try:
+            if stat.st_size != size or hashlib.sha256(path.read_bytes()).hexdigest() != sha:
+                return f"{name} changed"
+        except OSError:
+            return f"{name} cannot be read"
+    return None
+
+
+def why_stale(entry: dict | None, output: Path, settings_: dict, packages_: dict,
+              date: int | None) -> str | None:
+    """Why the publication must be built again, or None when its PDF is current."""
+    if entry is None:
+        return "never built (or its cache entry is gone)"
+    if not output.is_file():
+        return "no PDF"
+    if output.with_name(output.name + ".STALE").exists():
+        return "the last build failed"
+    try:
+        if output.stat().st_size != entry["output"]["bytes"]:
+            return "the PDF was changed by hand"
+        if entry["settings"] != settings_:
+            return "other settings (variant, CMYK profile or SOURCE_DATE_EPOCH)"
+        if entry["packages"] != packages_:
+            return "other package versions"
+        if date is not None and entry["date"] != date:
+            return "a commit touched its inputs (new source date)"
+        for name, listed in entry.get("listings", {}).items():
+            if sorted(shown(p) for p in listing(name)) != listed:
+                return f"{name} changed"
+        return changed_input(entry["inputs"])
+    except (KeyError, TypeError, ValueError):
+        return "unreadable cache entry"
+
+
+#: listings a build can depend on: name -> how to list it now
+LISTINGS = {"cahiers/*/publication.yml": lambda: sorted((ROOT / "cahiers").glob(
+    "*/publication.yml"))}
+
+
+def listing(name: str) -> list[Path]:
+    return LISTINGS[name]() if name in LISTINGS else []

@@ -35,7 +35,9 @@ class BuildErrors(BuildError):
     """Several mistakes found in one pass, reported together."""
 
     def __init__(self, errors: list[BuildError]):
-        super().__init__("\n".join(str(e) for e in errors))
+        first = errors[0]
+        super().__init__("\n".join(str(e) for e in errors), first.path, first.line)
+        self.message = "\n".join(str(e) for e in errors)
         self.errors = errors
 
     def __str__(self) -> str:

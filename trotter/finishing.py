@@ -1,4 +1,12 @@
-"""Stage 5, finishing: page rules (padding, exact counts) and the PDF after WeasyPrint."""
+"""Stage 5, finishing: the laid-out units become one PDF, with its date, for its use.
+
+- `pdf_settings`: what the PDF stage may read besides the repository, and how it writes.
+- `padding_pages` / `check_page_rules`: notes pages to reach the page multiple, exact counts.
+- `finish`: merge the units (pypdf: pages, bookmarks and named destinations; a single unit,
+  such as the tagged screen edition, is kept whole), stamp the source date into the document
+  information and the XMP metadata, drop annotations from print files, and derive the
+  identifiers from the content (`reproducible`).
+"""
 
 from __future__ import annotations
 
@@ -6,25 +14,25 @@ import hashlib
 import io
 import re
 import uuid
+from datetime import datetime, timezone
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import NameObject
+from pypdf.generic import NameObject, TextStringObject
 
 from .errors import BuildError
 from .fonts import font_files
+from .html import NEUTRAL_DATE
 from .icc import require_profile
 from .sources import PublicationConfig
 
+#: document-level entries of the first unit that the merged PDF keeps (PDF/X, language)
+CATALOG_KEYS = ("/OutputIntents", "/Metadata", "/Lang", "/MarkInfo", "/ViewerPreferences")
 
-def pdf_settings(variant: str, html: str) -> dict:
-    """What the PDF stage may read besides the repository, and how it writes.
 
-    The file identifier is derived from the HTML (WeasyPrint would make a random one), so the
-    same sources give the same bytes.
-    """
+def pdf_settings(variant: str) -> dict:
+    """What the PDF stage may read besides the repository, and how it writes."""
     extra = [p for paths in font_files().values() for p in paths]
-    identifier = hashlib.md5(html.encode("utf-8"), usedforsecurity=False).hexdigest()
-    options = {"pdf_identifier": identifier.encode()}
+    options = {"pdf_identifier": b"0" * 32}     # replaced by `reproducible`
     profile = None
     if variant == "print":
         profile = require_profile()
@@ -32,8 +40,8 @@ def pdf_settings(variant: str, html: str) -> dict:
         options["pdf_variant"] = "pdf/x-4"
     else:
         options["pdf_variant"] = "pdf/ua-1"
-    return {"extra_files": extra, "options": options, "cmyk": variant == "print",
-            "profile": profile}
+    return {"variant": variant, "extra_files": [str(p) for p in extra], "options": options,
+            "cmyk": variant == "print", "profile": str(profile) if profile else None}
 
 
 def padding_pages(config: PublicationConfig, pages: int) -> int:
@@ -72,26 +80,57 @@ TRAILER_ID = re.compile(
     rb"/ID\s*\[\s*([(<])([0-9a-fA-F]{32,64})([)>])\s*([(<])([0-9a-fA-F]{32,64})([)>])\s*\]")
 
 
-def finish(data: bytes, config: PublicationConfig, variant: str, date: int) -> bytes:
-    if variant == "print":
-        data = without_annotations(data)
-    return reproducible(data)
-
-
-def without_annotations(data: bytes) -> bytes:
-    """A print file has no annotations: drop the links WeasyPrint makes for the contents,
-    cross-references and footnote calls (the screen edition keeps them)."""
-    reader = PdfReader(io.BytesIO(data))
-    if not any("/Annots" in page for page in reader.pages):
-        return data
-    writer = PdfWriter(clone_from=reader)
-    writer.pdf_header = reader.pdf_header      # PDF/X-4 needs 1.6; pypdf would write 1.3
-    for page in writer.pages:
-        if "/Annots" in page:
-            del page[NameObject("/Annots")]
+def finish(units: list[bytes], variant: str, date: int) -> bytes:
+    """One PDF from the units' PDFs, dated `date` (seconds since 1970, UTC)."""
+    readers = [PdfReader(io.BytesIO(data)) for data in units]
+    if len(readers) == 1:
+        writer = PdfWriter(clone_from=readers[0])
+        if variant == "print":
+            for page in writer.pages:
+                if "/Annots" in page:
+                    del page[NameObject("/Annots")]
+    else:
+        writer = PdfWriter()
+        excluded = ("/Annots",) if variant == "print" else ()
+        for reader in readers:
+            writer.append(reader, import_outline=True, excluded_fields=excluded)
+        first = readers[0].trailer["/Root"]
+        for key in CATALOG_KEYS:
+            if key in first:
+                writer._root_object[NameObject(key)] = first[key].clone(writer)
+        if readers[0].metadata:
+            writer.add_metadata(dict(readers[0].metadata))
+        # every unit carries the CMYK profile and the same resources: keep one of each
+        writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+    writer.pdf_header = readers[0].pdf_header    # PDF/X-4 needs 1.6; pypdf would write 1.3
+    _stamp_date(writer, date)
     out = io.BytesIO()
     writer.write(out)
-    return out.getvalue()
+    return reproducible(out.getvalue())
+
+
+def _stamp_date(writer: PdfWriter, date: int) -> None:
+    """The source date in the document information and the XMP packet (WeasyPrint wrote the
+    neutral date of the HTML there)."""
+    when = datetime.fromtimestamp(date, tz=timezone.utc)
+    neutral = datetime.strptime(NEUTRAL_DATE, "%Y-%m-%dT%H:%M:%SZ")
+    info = {}
+    for key in ("/CreationDate", "/ModDate"):
+        info[key] = when.strftime("D:%Y%m%d%H%M%SZ")
+    writer.add_metadata(info)
+    root = writer._root_object
+    if "/Metadata" in root:
+        stream = root["/Metadata"].get_object()
+        xmp = stream.get_data()
+        for old, new in ((neutral.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          when.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                         (neutral.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                          when.strftime("%Y-%m-%dT%H:%M:%S+00:00"))):
+            xmp = xmp.replace(old.encode(), new.encode())
+        stream.set_data(xmp)
+    for key, value in list((writer._info.get_object() if writer._info else {}).items()):
+        if isinstance(value, str) and NEUTRAL_DATE[:4] in value and key.endswith("Date"):
+            writer._info.get_object()[NameObject(key)] = TextStringObject(info.get(key, value))
 
 
 def reproducible(data: bytes) -> bytes:
@@ -103,6 +142,7 @@ def reproducible(data: bytes) -> bytes:
     for n, old in enumerate(dict.fromkeys(ids)):
         new = uuid.UUID(hashlib.sha256(f"{digest}{n}".encode()).hexdigest()[:32], version=4)
         data = data.replace(old, str(new).encode())
+
     def trailer_id(m):   # only the hex digits change: same length, no offset moves
         text = bytearray(m.group(0))
         for group, value in ((2, digest[:len(m.group(2))]), (5, digest[64 - len(m.group(5)):])):

@@ -18,12 +18,21 @@ from .fonts import font_files
 INVISIBLE = {"\n", "\r", "\t", "\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 
+#: the families text is set in (code has its own font, with Trotter Text as its fallback)
+TEXT_FAMILIES = ("Trotter Text", "Trotter Display")
+
+
 @lru_cache(maxsize=1)
 def _coverage() -> dict[str, set[int]]:
+    """Character map of each text family (its instances share one map)."""
     from fontTools.ttLib import TTFont
 
-    return {path.name: set(TTFont(path, lazy=True).getBestCmap())
-            for paths in font_files().values() for path in paths}
+    coverage = {}
+    files = font_files()
+    for family in TEXT_FAMILIES:
+        path = files[family][0]
+        coverage[path.name] = set(TTFont(path, lazy=True).getBestCmap())
+    return coverage
 
 
 def check_text(text: str, path: Path) -> None:

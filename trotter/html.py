@@ -1,17 +1,32 @@
-"""Stage 3, HTML: the document model rendered by Jinja2 templates (autoescaping on)."""
+"""Stage 3, HTML: the document model rendered by Jinja2 templates (autoescaping on).
+
+A template marks its render units with `unit("name")`: `{% if unit("front") %}…{% endif %}`.
+Rendered whole, every unit is shown and the names are collected in document order; rendered
+for one unit, only that unit's content is there (wrappers of the others stay, `hidden`, so
+structural selectors such as `.part:first-child` mean the same in every render). A
+publication whose template names no units is one unit.
+
+Templates are read through a loader that records them as inputs of the build. Dates in the
+HTML metadata are neutral: finishing stamps the publication's source date into the PDF, so a
+new date does not make every unit render again.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import BaseLoader, Environment, TemplateNotFound, select_autoescape
+from markupsafe import Markup
 
 from . import ROOT
+from .deps import read_bytes
 from .fonts import font_face_css
 from .icc import require_profile
 from .model import Document
 
 VARIANTS = ("print", "screen")
+TEMPLATES = ROOT / "templates"
+NEUTRAL_DATE = "2000-01-01T00:00:00Z"      # replaced by the source date in finishing
 
 
 def stylesheets(config, variant: str) -> list[str]:
@@ -20,25 +35,59 @@ def stylesheets(config, variant: str) -> list[str]:
             f"styles/{config.stylesheet}"]
 
 
+class RecordingLoader(BaseLoader):
+    """Templates from templates/, each recorded as an input of the running build."""
+
+    def get_source(self, environment, template):
+        path = (TEMPLATES / template).resolve()
+        if not path.is_relative_to(TEMPLATES) or not path.is_file():
+            raise TemplateNotFound(template)
+        source = read_bytes(path).decode("utf-8")
+        return source, str(path), lambda: True     # one environment per build
+
+
 def environment() -> Environment:
     return Environment(
-        loader=FileSystemLoader(ROOT / "templates"),
+        loader=RecordingLoader(),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True)
 
 
+class Units:
+    """`unit(name)` in templates: which units exist, and which one is being rendered."""
+
+    def __init__(self, only):
+        self.only = {only} if isinstance(only, str) else (set(only) if only else None)
+        self.names: list[str] = []
+
+    def __call__(self, name: str) -> bool:
+        if name not in self.names:
+            self.names.append(name)
+        return self.only is None or name in self.only
+
+
 def render_html(doc: Document, variant: str, source_date: int, extra_pages: int = 0,
-                version: str | None = None) -> str:
+                version: str | None = None, only: str | None = None) -> str:
+    return render_units(doc, variant, source_date, extra_pages, version, only)[0]
+
+
+def render_units(doc: Document, variant: str, source_date: int, extra_pages: int = 0,
+                 version: str | None = None, only: str | None = None,
+                 env: Environment | None = None) -> tuple[str, list[str]]:
+    """The HTML of the whole publication (or of the unit `only`, a name or a set of names)
+    and the names of all units."""
     config = doc.config
-    date = datetime.fromtimestamp(source_date, tz=timezone.utc)
+    year = datetime.fromtimestamp(source_date, tz=timezone.utc).year
     page_css = font_face_css()
     if variant == "print":   # PDF/X-4 output intent: the CMYK profile
         page_css += ('@color-profile device-cmyk { src: url("%s"); components: c, m, y, k; }\n'
                      % require_profile().as_uri())
-    template = environment().get_template(config.template)
-    return template.render(
+    units = Units(only)
+    template = (env or environment()).get_template(config.template)
+    html = template.render(
         pub=config.data, doc=doc, variant=variant, kind=config.kind,
         stylesheets=stylesheets(config, variant), font_css=page_css,
-        date_iso=date.strftime("%Y-%m-%dT%H:%M:%SZ"), year=date.year,
-        extra_pages=extra_pages, version=version)
+        date_iso=NEUTRAL_DATE, year=year, extra_pages=extra_pages, version=version,
+        unit=units, hidden=lambda shown: Markup("") if shown else Markup(" hidden"))
+    return html, units.names

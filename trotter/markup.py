@@ -10,9 +10,12 @@ our own syntax, each a small rule registered in one function:
 - includes                ``!include pad/naar/bestand.md`` (a line on its own)
 - fill-in lines           ``Naam: ____`` (four or more underscores): a line to write on
 
-Raw HTML is not part of the dialect: markdown-it escapes it (``html: False``), so ``<script>``,
-``<iframe>``, event attributes and friends never reach the HTML. ``javascript:`` links are
-refused by markdown-it's link validation.
+HTML comments are dropped wherever they stand. Any other raw HTML is not part of the dialect:
+the parser recognises it (so the document model can name the file and line and say what to
+write instead), and the renderer escapes it, so ``<script>``, ``<iframe>``, event attributes
+and friends never reach the HTML. ``javascript:`` links are refused by markdown-it's link
+validation. Headings without ``{#anker}`` are marked ``auto``: the model gives them an anchor
+made from their text.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ INCLUDE_RE = re.compile(r"^!include\s+(\S+)\s*$")
 def make_parser() -> MarkdownIt:
     md = MarkdownIt(
         "commonmark",
-        {"html": False, "typographer": True, "quotes": "“”‘’", "linkify": False},
+        {"html": True, "typographer": True, "quotes": "“”‘’", "linkify": False},
     )
     md.enable(["table", "replacements", "smartquotes", "strikethrough"])
     md.use(front_matter_plugin)
@@ -57,6 +60,9 @@ def make_parser() -> MarkdownIt:
     md.use(deflist_plugin)
     md.use(container_plugin, name="box", validate=lambda params, *_: bool(params.strip()),
            render=_render_box)
+    md.block.ruler.before("html_block", "html_comment", _comment_block,
+                          {"alt": ["paragraph", "reference", "blockquote"]})
+    md.inline.ruler.before("html_inline", "html_comment_inline", _comment_inline)
     md.block.ruler.before("paragraph", "include", _include_block)
     md.inline.ruler.before("link", "xref", _xref_inline)
     md.inline.ruler.before("emphasis", "index_term", _index_inline)
@@ -73,6 +79,12 @@ def make_parser() -> MarkdownIt:
         t[i].info, ""))
     md.add_render_rule("footnote_ref", _render_footnote_ref)
     md.add_render_rule("heading_open", _render_heading_open)
+    md.add_render_rule("html_block", lambda self, t, i, o, e: escape(t[i].content))
+    md.add_render_rule("html_inline", lambda self, t, i, o, e: escape(t[i].content))
+    md.add_render_rule("paragraph_open", _render_paragraph_open)
+    md.add_render_rule("paragraph_close", _render_paragraph_close)
+    md.add_render_rule("code_block", _render_code_block)
+    md.add_render_rule("fence", _render_code_block)
     md.add_render_rule("table_open", lambda self, t, i, o, e: '<div class="table">'
                        + self.renderToken(t, i, o, e))
     md.add_render_rule("table_close", lambda self, t, i, o, e: self.renderToken(t, i, o, e)
@@ -88,6 +100,23 @@ def box_name(token: Token) -> tuple[str, str]:
 
 
 # -- block rules ---------------------------------------------------------------------------
+
+def _comment_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """`<!-- … -->` on lines of its own (over several lines too): dropped."""
+    pos = state.bMarks[start] + state.tShift[start]
+    if state.sCount[start] - state.blkIndent >= 4 or not state.src.startswith("<!--", pos):
+        return False
+    close = state.src.find("-->", pos + 4)
+    if close < 0:
+        return False
+    last = start
+    while last < end and state.eMarks[last] < close:
+        last += 1
+    if state.src[close + 3:state.eMarks[last]].strip():
+        return False                      # text after the comment: an inline comment
+    if not silent:
+        state.line = last + 1
+    return True
 
 def _include_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     pos = state.bMarks[start] + state.tShift[start]
@@ -157,6 +186,16 @@ def _index_inline(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _comment_inline(state: StateInline, silent: bool) -> bool:
+    if not state.src.startswith("<!--", state.pos):
+        return False
+    close = state.src.find("-->", state.pos + 4)
+    if close < 0:
+        return False
+    state.pos = close + 3
+    return True
+
+
 def _fill_inline(state: StateInline, silent: bool) -> bool:
     """`____` (four or more underscores): a line to write on. At the end of a paragraph,
     list item or table cell it runs to the end of the line; elsewhere its length follows the
@@ -183,13 +222,13 @@ def _heading_anchor(state) -> None:
         if not inline.children:
             continue
         last = inline.children[-1]
-        if last.type != "text":
-            continue
-        match = ANCHOR_RE.search(last.content)
+        match = ANCHOR_RE.search(last.content) if last.type == "text" else None
         if match:
             token.attrSet("id", match.group(1))
             last.content = last.content[:match.start()]
             inline.content = ANCHOR_RE.sub("", inline.content)
+        else:
+            token.meta["auto"] = True     # the model gives it an anchor from its text
 
 
 def _checklist_item(state) -> None:
@@ -200,10 +239,12 @@ def _checklist_item(state) -> None:
             continue
         inline = tokens[i + 2]
         first = inline.children[0] if inline.children else None
-        if first is not None and first.type == "text" and first.content.startswith("[ ] "):
+        if first is not None and first.type == "text" and first.content[:4] in ("[ ] ", "[x] ",
+                                                                               "[X] "):
+            ticked = first.content[1] in "xX"
             first.content = first.content[4:]
             inline.content = inline.content[4:]
-            token.attrJoin("class", "check")
+            token.attrJoin("class", "check checked" if ticked else "check")
 
 
 def _figure_paragraph(state) -> None:
@@ -276,6 +317,38 @@ def _render_footnote_ref(self, tokens, idx, options, env):
 
 def _render_heading_open(self, tokens, idx, options, env):
     return self.renderToken(tokens, idx, options, env)
+
+
+def _figure_image(tokens, idx):
+    """The image of a figure paragraph that has a title (`![alt](pad "Bijschrift")`)."""
+    if tokens[idx].attrGet("class") != "figure" or idx + 1 >= len(tokens):
+        return None
+    image = tokens[idx + 1].children[0]
+    return image if image.attrGet("title") else None
+
+
+def _render_paragraph_open(self, tokens, idx, options, env):
+    """A figure whose image has a title is a <figure> with the title as its caption."""
+    if _figure_image(tokens, idx) is not None:
+        return '<figure class="figure">'
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _render_paragraph_close(self, tokens, idx, options, env):
+    opening = next((i for i in range(idx - 1, -1, -1)
+                    if tokens[i].type == "paragraph_open" and tokens[i].level == tokens[idx].level),
+                   None)
+    image = _figure_image(tokens, opening) if opening is not None else None
+    if image is not None:
+        return f'<figcaption>{escape(str(image.attrGet("title")))}</figcaption></figure>\n'
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _render_code_block(self, tokens, idx, options, env):
+    token = tokens[idx]
+    language = token.info.strip().split(" ")[0] if token.type == "fence" else ""
+    css = f' class="language-{escape(language)}"' if language else ""
+    return f"<pre><code{css}>{escape(token.content)}</code></pre>\n"
 
 
 def extract_footnotes(md: MarkdownIt, tokens: list[Token], env: dict) -> list[Token]:

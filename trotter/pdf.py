@@ -1,26 +1,39 @@
-"""Stage 4, PDF: WeasyPrint lays out the HTML and writes the PDF.
+"""Stage 4, PDF: WeasyPrint lays out the HTML of one render unit and writes its PDF.
 
-The only module that imports WeasyPrint. Every resource goes through `RestrictedFetcher`:
-files inside the repository (real path checked), the project's font files and colour
-profile, and `data:` URLs; nothing else, no network. Every WeasyPrint ERROR fails the build.
+The only module that imports WeasyPrint; it runs in the worker processes. Every resource goes
+through `RestrictedFetcher`: files inside the repository (real path checked; not in hidden
+folders, not under dist/), the project's font files and colour profile, and `data:` URLs;
+nothing else, no network. What it serves is recorded as an input of the build. Every
+WeasyPrint ERROR fails the build; its WARNINGs are reported.
+
+`render` lays out one unit (a whole publication, or one chapter with the lead pages that put
+it on the right side and page number, see units.py), reads back from WeasyPrint what the
+next units need (page numbers, anchors, running-head strings), drops the lead pages and
+writes the PDF.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import mimetypes
-import re
+import time
+import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import weasyprint
+from weasyprint.document import Document
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from . import ROOT
+from .deps import Recorder, read_bytes
 from .errors import BuildError
 
+RASTER = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".gif"}
+FORCED_BREAKS = {"page", "left", "right", "recto", "verso"}
 
 
 class RefusedURL(FatalURLFetchingError):
@@ -30,14 +43,17 @@ class RefusedURL(FatalURLFetchingError):
 
 
 class RestrictedFetcher(URLFetcher):
-    """Only repository files, declared extra files (fonts, ICC profile) and `data:` URLs."""
+    """Only repository files, declared extra files (fonts, ICC profile) and `data:` URLs;
+    every file it serves is recorded."""
 
-    def __init__(self, extra_files=(), allowed_roots=None, cmyk_svg=False, profile=None):
+    def __init__(self, extra_files=(), allowed_roots=None, cmyk_svg=False, profile=None,
+                 recorder: Recorder | None = None):
         super().__init__(timeout=1, allowed_protocols={"file", "data"})
         self.cmyk_svg = cmyk_svg
         self.profile = profile
         self.extra = {Path(p).resolve() for p in extra_files}
         self.roots = [Path(r).resolve() for r in (allowed_roots or [ROOT])]
+        self.recorder = recorder if recorder is not None else Recorder()
 
     def fetch(self, url, headers=None):
         scheme = url.split(":", 1)[0].lower()
@@ -45,32 +61,39 @@ class RestrictedFetcher(URLFetcher):
             return super().fetch(url, headers)
         if scheme != "file":
             raise RefusedURL(url, "only files inside the repository may be loaded")
-        path = Path(unquote(urlparse(url).path)).resolve()
-        if path not in self.extra and not self._allowed(path):
-            raise RefusedURL(url, "outside the repository")
+        parsed = urlparse(url)
+        if parsed.netloc not in ("", "localhost"):
+            raise RefusedURL(url, f"a file on another host (`{parsed.netloc}`)")
+        path = Path(unquote(parsed.path)).resolve()
+        if path not in self.extra:
+            reason = self._refusal(path)
+            if reason:
+                raise RefusedURL(url, reason)
         if not path.is_file():
             raise RefusedURL(url, "file not found")
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        body = path.read_bytes()
-        if self.cmyk_svg and path.suffix == ".svg":
-            body = svg_to_cmyk(body)
-        elif self.cmyk_svg and path.suffix.lower() in RASTER:
+        body = read_bytes(path, self.recorder)
+        suffix = path.suffix.lower()
+        if self.cmyk_svg and suffix == ".svg":
+            body, mime = svg_to_cmyk(body), "image/svg+xml"
+        elif self.cmyk_svg and suffix in RASTER:
             body, mime = raster_to_cmyk(body, self.profile), "image/jpeg"
         return URLFetcherResponse(path.as_uri(), body, headers={"Content-Type": mime})
 
-    def _allowed(self, path: Path) -> bool:
+    def _refusal(self, path: Path) -> str | None:
         for root in self.roots:
-            if path.is_relative_to(root):
-                parts = path.relative_to(root).parts
-                if root == ROOT and parts and (parts[0].startswith(".")):
-                    return False
-                return True
-        return False
+            if not path.is_relative_to(root):
+                continue
+            parts = path.relative_to(root).parts
+            if any(part.startswith(".") for part in parts):
+                return "in a hidden folder"
+            if root == ROOT and parts and parts[0] == "dist":
+                return "build output (dist/) is never an input"
+            return None
+        return "outside the repository"
 
 
-HEX = re.compile(rb"#([0-9a-fA-F]{6})\b")
-RASTER = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".gif"}
-
+# -- colour conversion for print -------------------------------------------------------------
 
 def raster_to_cmyk(data: bytes, profile) -> bytes:
     """Print variant: a raster image converted from sRGB to the output profile's CMYK
@@ -92,17 +115,73 @@ def raster_to_cmyk(data: bytes, profile) -> bytes:
         return out.getvalue()
 
 
-def svg_to_cmyk(svg: bytes) -> bytes:
-    """Print variant: the SVG's hex colours as `device-cmyk()`; near-greys become pure K."""
-    def convert(match):
-        r, g, b = (int(match.group(1)[i:i + 2], 16) / 255 for i in (0, 2, 4))
-        if max(r, g, b) - min(r, g, b) < 0.06:
-            return f"device-cmyk(0 0 0 {1 - (r + g + b) / 3:.3f})".encode()
+SVG_NS = "http://www.w3.org/2000/svg"
+#: SVG properties whose value is a colour (presentation attributes and `style` declarations)
+COLOUR_PROPERTIES = {"fill", "stroke", "stop-color", "flood-color", "lighting-color", "color",
+                     "solid-color"}
+
+
+def cmyk(colour: str) -> str | None:
+    """A CSS colour (hex, named, rgb()) as `device-cmyk()`; near-greys become pure K.
+    None for what is not a colour (`none`, `url(#verloop)`, `currentColor`, cmyk already)."""
+    import tinycss2.color3
+
+    parsed = tinycss2.color3.parse_color(colour.strip())
+    if parsed is None or isinstance(parsed, str):
+        return None
+    r, g, b = parsed.red, parsed.green, parsed.blue
+    if max(r, g, b) - min(r, g, b) < 0.06:
+        value = f"device-cmyk(0 0 0 {1 - (r + g + b) / 3:.3f})"
+    else:
         k = 1 - max(r, g, b)
         c, m, y = ((1 - v - k) / (1 - k) for v in (r, g, b))
-        return f"device-cmyk({c:.3f} {m:.3f} {y:.3f} {k:.3f})".encode()
-    return HEX.sub(convert, svg)
+        value = f"device-cmyk({c:.3f} {m:.3f} {y:.3f} {k:.3f})"
+    return value
 
+
+def _convert_declarations(text: str) -> str:
+    out = []
+    for declaration in text.split(";"):
+        name, colon, value = declaration.partition(":")
+        if colon and name.strip().lower() in COLOUR_PROPERTIES and cmyk(value):
+            declaration = f"{name}:{cmyk(value)}"
+        out.append(declaration)
+    return ";".join(out)
+
+
+def _convert_stylesheet(css: str) -> str:
+    import tinycss2
+
+    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+    for rule in rules:
+        if rule.type == "qualified-rule":
+            body = tinycss2.serialize(rule.content)
+            rule.content = tinycss2.parse_component_value_list(_convert_declarations(body))
+    return tinycss2.serialize(rules)
+
+
+def svg_to_cmyk(svg: bytes) -> bytes:
+    """Print variant: the colours of an SVG as `device-cmyk()`, where SVG has colours: the
+    presentation attributes, `style` declarations and `<style>` sheets. References
+    (`url(#verloop)`, `href="#c0ffee"`) and other text are left alone."""
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    try:
+        root = ET.fromstring(svg)
+    except ET.ParseError:
+        return svg                      # WeasyPrint reports an unreadable SVG itself
+    for element in root.iter():
+        for name, value in list(element.attrib.items()):
+            if name in COLOUR_PROPERTIES and cmyk(value):
+                element.set(name, cmyk(value))
+            elif name == "style":
+                element.set(name, _convert_declarations(value))
+        if element.tag in (f"{{{SVG_NS}}}style", "style") and element.text:
+            element.text = _convert_stylesheet(element.text)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+# -- WeasyPrint's log -----------------------------------------------------------------------
 
 class _Collect(logging.Handler):
     def __init__(self):
@@ -131,44 +210,150 @@ def _captured_logs():
         logger.propagate = old_propagate
 
 
-class Rendered:
-    """A laid-out document: page count and, on demand, the PDF bytes."""
-
-    def __init__(self, document, fetcher, options, warnings):
-        self.document = document
-        self.fetcher = fetcher
-        self.options = options
-        self.warnings = warnings
-
-    @property
-    def pages(self) -> int:
-        return len(self.document.pages)
-
-    def write(self) -> bytes:
-        with _captured_logs() as logs:
-            try:
-                data = self.document.write_pdf(**self.options)
-            except FatalURLFetchingError as exc:
-                raise BuildError(str(exc)) from None
-        _raise_errors(logs)
-        self.warnings += logs.warnings
-        return data
+def _raise_errors(logs: _Collect, source: Path | None = None) -> None:
+    if logs.errors:
+        raise BuildError("WeasyPrint: " + "; ".join(dict.fromkeys(logs.errors)), source)
 
 
-def layout(html: str, source: Path, extra_files=(), options=None,
-           allowed_roots=None, cmyk=False, profile=None) -> Rendered:
-    """Lay out the HTML (base URL: the repository). `source` names the file in errors."""
-    fetcher = RestrictedFetcher(extra_files, allowed_roots, cmyk_svg=cmyk, profile=profile)
-    with _captured_logs() as logs:
+# -- what WeasyPrint knows after layout ----------------------------------------------------
+
+@contextmanager
+def _keep_layout_context():
+    """Keep WeasyPrint's layout context of the next render: it holds the page counter of
+    every page and the running-head strings, which a unit hands on to the next one."""
+    kept = []
+    original = Document.__dict__["_build_layout_context"]
+
+    def build(cls, *args, **kwargs):
+        context = original.__func__(cls, *args, **kwargs)
+        kept.append(context)
+        return context
+
+    Document._build_layout_context = classmethod(build)
+    try:
+        yield kept
+    finally:
+        Document._build_layout_context = original
+
+
+@contextmanager
+def _streams_compressed_once():
+    """pydyf compresses every stream twice per write (once to hash the file for its
+    identifier, once to write it), at level 9: compress each stream once, and a large stream
+    that every unit repeats (the CMYK profile) once per process."""
+    import pydyf
+
+    original = pydyf.Stream.data
+    done: dict[int, tuple[object, bytes]] = {}
+
+    def data(self):
+        if id(self) in done and done[id(self)][0] is self:
+            return done[id(self)][1]
+        key = None
+        if (len(self.stream) == 1 and isinstance(self.stream[0], bytes)
+                and len(self.stream[0]) > 65536):
+            key = hashlib.sha256(self.stream[0] + pydyf.Dictionary(self.extra).data
+                                 + bytes([self.compress])).digest()
+        value = _BIG_STREAMS.get(key) if key else None
+        if value is None:
+            value = original.fget(self)
+            if key:
+                _BIG_STREAMS[key] = value
+        done[id(self)] = (self, value)
+        return value
+
+    pydyf.Stream.data = property(data)
+    try:
+        yield
+    finally:
+        pydyf.Stream.data = original
+
+
+_BIG_STREAMS: dict[bytes, bytes] = {}
+
+
+# -- one render unit ---------------------------------------------------------------------------
+
+def render(html: str, source: Path | str | None = None, lead: int = 0, extra_files=(),
+           options=None, allowed_roots=None, cmyk=False, profile=None) -> dict:
+    """Lay out one unit and write its PDF without the `lead` pages.
+
+    Returns the PDF bytes and, for the pages written: the page counter and side of each,
+    the anchors on them (id -> page counter), the last value of every running-head string,
+    whether the content after the lead starts with a forced page break, the files read,
+    WeasyPrint's warnings and the seconds spent laying out and writing."""
+    recorder = Recorder()
+    fetcher = RestrictedFetcher(extra_files, allowed_roots, cmyk_svg=cmyk, profile=profile,
+                                recorder=recorder)
+    started = time.perf_counter()
+    with _captured_logs() as logs, _keep_layout_context() as kept:
         try:
             document = weasyprint.HTML(string=html, base_url=str(ROOT) + "/",
                                        url_fetcher=fetcher).render()
         except FatalURLFetchingError as exc:
             raise BuildError(str(exc), source) from None
     _raise_errors(logs, source)
-    return Rendered(document, fetcher, dict(options or {}), logs.warnings)
+    laid_out = time.perf_counter()
+    context = kept[0]
+    pages = document.pages
+    info = _page_info(context, pages)
+    forced = (_starts_with_forced_break(pages[lead], info[lead][2])
+              if lead and len(pages) > lead else True)
+    kept_pages = pages[lead:]
+    with _captured_logs() as write_logs, _streams_compressed_once():
+        try:
+            data = document.copy(kept_pages).write_pdf(**dict(options or {}))
+        except FatalURLFetchingError as exc:
+            raise BuildError(str(exc), source) from None
+    _raise_errors(write_logs, source)
+    anchors: dict[str, int] = {}
+    anchor_pages: dict[str, int] = {}
+    for index, (page, (counter, _, _)) in enumerate(zip(kept_pages, info[lead:])):
+        for name in page.anchors:
+            anchors.setdefault(name, counter)
+            anchor_pages.setdefault(name, index)
+    return {"pdf": data, "pages": info[lead:], "anchors": anchors,
+            "anchor_pages": anchor_pages,
+            "strings": _last_strings(context, len(pages)), "forced": forced,
+            "strings_by_page": [_last_strings(context, n) for n in range(lead + 1,
+                                                                        len(pages) + 1)],
+            "inputs": [r.row() for r in recorder.files.values()],
+            "warnings": logs.warnings + write_logs.warnings,
+            "layout": laid_out - started, "write": time.perf_counter() - laid_out}
 
 
-def _raise_errors(logs: _Collect, source: Path | None = None) -> None:
-    if logs.errors:
-        raise BuildError("WeasyPrint: " + "; ".join(dict.fromkeys(logs.errors)), source)
+def _page_info(context, pages) -> list[tuple[int, str, bool]]:
+    """(page counter, side, blank) of every page."""
+    info = []
+    for i, page in enumerate(pages):
+        counters = context.page_maker[i + 1][3][1]
+        values = counters.get("page") or [i + 1]
+        page_type = page._page_box.page_type
+        info.append((int(values[-1]), page_type.side, bool(page_type.blank)))
+    return info
+
+
+def _last_strings(context, count: int) -> dict[str, str]:
+    strings = {}
+    for name, per_page in context.string_set.items():
+        for number in range(count, 0, -1):
+            if per_page.get(number):
+                strings[name] = per_page[number][-1]
+                break
+    return strings
+
+
+def _starts_with_forced_break(page, blank: bool) -> bool:
+    """Does the content after the lead begin with a forced page break (so that rendering it
+    on its own lays it out as the whole document would)? A blank page WeasyPrint inserted
+    before it means a break to a side; else the first element (or its first descendant, whose
+    break the parents take over) must force one."""
+    if blank:
+        return True
+    box = page._page_box.children[0]             # the root box
+    while box is not None:
+        if box.style["break_before"] in FORCED_BREAKS:
+            return True
+        children = getattr(box, "children", None)
+        box = children[0] if children else None
+    return False

@@ -1,20 +1,22 @@
 """The whole build of one publication, top to bottom: `build_publication`.
 
-sources -> document model -> HTML -> layout (WeasyPrint) -> page rules -> PDF -> finishing
--> preflight -> atomic write. `build_all` runs it for several publications and keeps going
-when one fails.
+sources -> document model -> HTML per render unit -> layout and PDF per unit (WeasyPrint, in
+worker processes) -> page rules -> finishing (merge, date) -> preflight -> atomic write ->
+imposition. Every file a stage reads is recorded (deps.py) and returned with the result, so
+the next build knows exactly what this PDF is made from.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ROOT
+from . import ROOT, deps
 from .errors import BuildError
 from .sources import PublicationConfig
 
@@ -31,6 +33,10 @@ class Result:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    date: int = 0
+    units: int = 1
+    rendered: int = 0              # units laid out in this build (the others were cached)
+    inputs: deps.Recorder | None = None
 
 
 def output_path(pub_id: str, variant: str = "print") -> Path:
@@ -42,62 +48,203 @@ def imposed_path(pub_id: str, suffix: str, out: Path) -> Path:
     return out.parent.parent / "imposed" / f"{pub_id}-{suffix}.pdf"
 
 
-def source_date() -> int:
-    """SOURCE_DATE_EPOCH, else the last commit's time, else a fixed date: never `now`."""
-    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
-        return int(os.environ["SOURCE_DATE_EPOCH"])
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%ct"],
-                             capture_output=True, text=True, timeout=5)
-        if out.returncode == 0 and out.stdout.strip().isdigit():
-            return int(out.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return 1767225600  # 2026-01-01T00:00:00Z
+def build_publication(config: PublicationConfig | Path, variant: str = "print",
+                      out: Path | None = None, version: str | None = None, pool=None,
+                      cache: bool = True, force: bool = False, date: int | None = None,
+                      whole: bool = False) -> Result:
+    """Build one publication into `out` (default dist/<variant>/<id>.pdf).
 
-
-def build_publication(config: PublicationConfig, variant: str = "print",
-                      out: Path | None = None, version: str | None = None) -> Result:
-    """Build one publication into `out` (default dist/<variant>/<id>.pdf)."""
-    from . import finishing, pdf, preflight
-    from .html import render_html
+    `pool`: the worker pool (workers.Pool) to lay out in; without one, a pool of one worker
+    is started for this build. `cache`: use and keep laid-out units in dist/.cache/units/
+    (a release builds without); `force`: lay out every unit again, starting from the last
+    build's page map. `date`: the source date (default: from the inputs). `whole`: lay the
+    publication out as one document (what its units must equal)."""
+    from . import finishing, preflight, units
     from .model import build_document
+    from .sources import load_config
+    from .workers import Pool
 
-    out = out or output_path(config.id, variant)
+    path = config.path if isinstance(config, PublicationConfig) else Path(config)
     clock = _Clock()
-    date = source_date()
-    os.environ["SOURCE_DATE_EPOCH"] = str(date)  # fontTools stamps font subsets with it
+    own_pool = pool is None
+    pool = pool or Pool(1)
+    try:
+        with deps.recording() as inputs:
+            config = load_config(path)                                    # 1. sources
+            out = out or output_path(config.id, variant)
+            doc = build_document(config)                                  # 2. document model
+            clock.lap("sources")
+            cache_ = units.UnitCache(units.cache_folder(config.id, variant) if cache else None,
+                                     reuse=not force)
+            layout = _Layout(pool, finishing.pdf_settings(variant), config, cache_)
+            laid = layout.run(doc, variant, version, date, inputs,        # 3. HTML per unit
+                              whole or variant == "screen", clock)        # 4. layout + PDF
+            pages = sum(len(u.pages) for u in laid)                       #    + page rules
+            finishing.check_page_rules(config, pages)
+            data = finishing.finish([u.pdf for u in laid], variant, layout.date)  # 5.
+            clock.lap("finishing")
+            problems = preflight.check_pdf(data, config, variant,       # 6. preflight
+                                           _page_checks(laid, preflight))
+            if problems:
+                raise BuildError("preflight failed:\n  " + "\n  ".join(problems), config.path)
+            clock.lap("preflight")
+            atomic_write(out, data)
+            if variant == "print":                                        # 7. imposition
+                from .impose import imposed
 
-    doc = build_document(config)                                   # 2. document model
-    clock.lap("sources")
-    html = render_html(doc, variant, date, version=version)         # 3. HTML
-    clock.lap("html")
-    rendered = pdf.layout(html, config.path, **finishing.pdf_settings(variant, html))  # 4.
-    extra = finishing.padding_pages(config, rendered.pages)         # page rules
-    if extra:
-        html = render_html(doc, variant, date, extra_pages=extra, version=version)
-        rendered = pdf.layout(html, config.path, **finishing.pdf_settings(variant, html))
-    finishing.check_page_rules(config, rendered.pages)
-    clock.lap("layout")
-    data = rendered.write()                                         # 5. PDF writing
-    clock.lap("write")
-    data = finishing.finish(data, config, variant, date)            # 6. finishing
-    clock.lap("finishing")
-    problems = preflight.check_pdf(data, config, variant)           # 7. preflight
-    if problems:
-        raise BuildError("preflight failed:\n  " + "\n  ".join(problems), config.path)
-    clock.lap("preflight")
-    atomic_write(out, data)
-    if variant == "print":                                          # 8. imposition
-        from .impose import imposed
+                sheets = imposed(config.kind, data)
+                if sheets:
+                    atomic_write(imposed_path(config.id, sheets[0], out),
+                                 finishing.reproducible(sheets[1]))
+            clock.lap("imposition")
+            cache_.keep(layout.hint())
+    finally:
+        if own_pool:
+            pool.close()
+    clock.laps["layout"] = sum(u.layout for u in laid if not u.cached)
+    clock.laps["write"] = sum(u.write for u in laid if not u.cached)
+    warnings = list(dict.fromkeys(layout.warnings + [w for u in laid for w in u.warnings]))
+    return Result(config.id, out, pages=pages, seconds=clock.total(), warnings=warnings,
+                  timings=clock.laps, date=layout.date, units=len(layout.parts),
+                  rendered=sum(not u.cached for u in laid), inputs=inputs)
 
-        sheets = imposed(config.kind, data)
-        if sheets:
-            atomic_write(imposed_path(config.id, sheets[0], out),
-                         finishing.reproducible(sheets[1]))
-    clock.lap("imposition")
-    return Result(config.id, out, pages=rendered.pages, seconds=clock.total(),
-                  warnings=rendered.warnings, timings=clock.laps)
+
+class _Layout:
+    """Lays out the units of one publication in the pool, until the page rules and the
+    source date agree with what was laid out."""
+
+    def __init__(self, pool, settings: dict, config: PublicationConfig, cache):
+        self.pool, self.settings, self.config, self.cache = pool, settings, config, cache
+        self.render_settings = {k: v for k, v in settings.items() if k != "variant"}
+        self.priority = -_size(config)           # the largest publication first
+        self.packages = json.dumps(deps.packages(), sort_keys=True)
+        self.warnings: list[str] = []
+        self.memory = None
+        self.parts, self.groups, self.extra, self.date = [], None, 0, 0
+
+    def run(self, doc, variant: str, version, date, inputs, whole: bool, clock) -> list:
+        """HTML per unit, laid out; notes pages added as the page rules ask, the colophon
+        year as the source date says. With no page map yet (a first build), all units but
+        the last are laid out together: that gives the map for the next build."""
+        from . import finishing, units
+        from .html import environment, render_units
+
+        env = environment()
+        hint = self.cache.hint()
+        self.extra = hint.get("extra_pages", 0)
+        seed = not hint and not whole
+        provisional = date or deps.source_date(inputs.paths())
+        while True:
+            def render(only=None):
+                return render_units(doc, variant, provisional, self.extra, version, only=only,
+                                    env=env)
+
+            html, names = render()
+            self.parts = units.split(html, [] if whole else names, lambda n: render(n)[0])
+            self.groups = None
+            if seed and len(self.parts) > 1:
+                main = units.group("main", self.parts[:-1], render(names[:-1])[0])
+                if set(main.targets) & self.parts[-1].ids:    # it refers into the last one:
+                    self.groups = [self.parts]                # lay out all together
+                    todo = [units.group("all", self.parts, html)]
+                else:
+                    self.groups = [self.parts[:-1], self.parts[-1:]]
+                    todo = [main, self.parts[-1]]
+            else:
+                todo = self.parts
+            clock.lap("html")
+            try:
+                laid = self.settle(todo)
+            except units.Unsplittable as exc:   # a unit the CSS does not start on a new page
+                whole = True
+                self.warnings.append(f"render unit `{exc}` does not start with a page "
+                                     "break: laid out whole")
+                continue
+            clock.lap("layout")
+            needed = finishing.padding_pages(self.config, sum(len(u.pages) for u in laid))
+            if needed:
+                self.extra += needed             # notes pages: in the last unit
+                continue
+            self.date = date or deps.source_date(
+                inputs.paths() + [deps.absolute(row[0]) for row in self.inputs])
+            if _year(self.date) != _year(provisional):
+                provisional = self.date          # the year printed in the colophon
+                continue
+            for row in self.inputs:
+                inputs.add(deps.Record(*row))
+            self.laid = laid
+            return laid
+
+    def hint(self) -> dict | None:
+        """The page map of this build, for the next one."""
+        from . import units
+
+        if self.groups:
+            return units.hint_from_groups(list(zip(self.groups, self.laid)),
+                                          extra_pages=self.extra)
+        if len(self.parts) > 1:
+            return units.hint_from_units({u.name: laid for u, laid in
+                                          zip(self.parts, self.laid)}, extra_pages=self.extra)
+        return {"extra_pages": self.extra} if self.extra else None
+
+    def key(self, html: str, lead: int) -> str:
+        options = json.dumps(self.settings, sort_keys=True, default=str)
+        return hashlib.sha256(f"{lead}\0{options}\0{self.packages}\0".encode()
+                              + html.encode()).hexdigest()
+
+    def submit(self, unit, placement, html: str):
+        from concurrent.futures import Future
+
+        from .units import Laid, Unsplittable
+
+        future = self.pool.submit("render", dict(
+            html=html, source=str(self.config.path), lead=placement.lead,
+            preflight=(self.config.trim, self.settings["variant"]), **self.render_settings),
+            priority=self.priority)
+        result: Future = Future()
+
+        def done(f):
+            try:
+                r = f.result()
+            except BaseException as exc:  # noqa: BLE001 - handed on to the build
+                result.set_exception(exc)
+                return
+            if not r["forced"]:
+                result.set_exception(Unsplittable(unit.name))
+                return
+            result.set_result(Laid(placement, r["pdf"], [tuple(p) for p in r["pages"]],
+                                   r["anchors"], r["strings"], r["inputs"], r["warnings"],
+                                   r["preflight"], r["anchor_pages"], r["strings_by_page"],
+                                   r["layout"], r["write"]))
+
+        future.add_done_callback(done)
+        return result
+
+    def settle(self, parts) -> list:
+        from .units import Memory, settle
+
+        self.memory = self.memory or Memory()
+        laid = settle(parts, self.submit, self.key, self.cache, self.pool.idle,
+                      self.config.path, self.memory)
+        self.inputs = [row for unit in laid for row in unit.inputs]
+        return laid
+
+
+def _page_checks(laid, preflight):
+    """The page checks the workers made, numbered as in the whole PDF."""
+    reports, offset = [], 0
+    for unit in laid:
+        reports.append(preflight.Report.from_data(unit.preflight, offset))
+        offset += len(unit.pages)
+    return preflight.merge_reports(reports)
+
+
+def _size(config: PublicationConfig) -> int:
+    return sum(p.stat().st_size for p in config.all_sources() if p.exists())
+
+
+def _year(date: int) -> int:
+    return time.gmtime(date).tm_year
 
 
 def atomic_write(path: Path, data: bytes) -> None:

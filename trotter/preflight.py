@@ -34,21 +34,39 @@ class Report:
     max_ink: float = 0.0
     images: int = 0
     fonts: list[str] = field(default_factory=list)
+    located: list[tuple[int | None, str]] = field(default_factory=list)
 
     def add(self, page: int | None, message: str) -> None:
+        self.located.append((page, message))
         self.problems.append(f"page {page}: {message}" if page else message)
 
+    def data(self) -> dict:
+        """As plain data (a worker hands it to the build)."""
+        return {"located": self.located, "pages": self.pages, "max_ink": self.max_ink,
+                "images": self.images, "fonts": self.fonts}
 
-def check_pdf(data: bytes, config: PublicationConfig, variant: str) -> list[str]:
-    return inspect(data, config, variant).problems
+    @classmethod
+    def from_data(cls, data: dict, offset: int = 0) -> "Report":
+        """A worker's page report, its page numbers moved by `offset`."""
+        report = cls(pages=data["pages"], max_ink=data["max_ink"], images=data["images"],
+                     fonts=list(data["fonts"]))
+        for page, message in data["located"]:
+            report.add(page + offset if page else None, message)
+        return report
 
 
-def inspect(data: bytes, config: PublicationConfig, variant: str) -> Report:
+def check_pdf(data: bytes, config: PublicationConfig, variant: str,
+              pages: Report | None = None) -> list[str]:
+    """Problems of a finished PDF. `pages`: the page checks already made per render unit (in
+    the workers, see `check_pages`); then only the document is checked here."""
+    return inspect(data, config, variant, pages).problems
+
+
+def inspect(data: bytes, config: PublicationConfig, variant: str,
+            pages: Report | None = None) -> Report:
     reader = PdfReader(io.BytesIO(data))
     report = Report(pages=len(reader.pages))
     _check_page_rules(reader, config, report)
-    _check_boxes(reader, config, variant, report)
-    _check_fonts(reader, report)
     root = reader.trailer["/Root"]
     if str(root.get("/Lang", "")) != config.language:
         report.add(None, f"document language is not `{config.language}`")
@@ -59,20 +77,54 @@ def inspect(data: bytes, config: PublicationConfig, variant: str) -> Report:
             report.add(None, "no output intent (PDF/X needs the CMYK profile)")
         if "/AcroForm" in root:
             report.add(None, "form fields are not allowed in a print file")
-        seen: set[int] = set()      # form XObjects are shared by pages: scan each once
         for number, page in enumerate(reader.pages, start=1):
             if page.get("/Annots"):
                 report.add(number, "annotations are not allowed in a print file")
+    elif "/StructTreeRoot" not in root:
+        report.add(None, "the screen edition must be a tagged PDF")
+    if pages is None:
+        pages = page_report(reader, config.trim, variant)
+    report.problems += pages.problems
+    report.max_ink, report.images = pages.max_ink, pages.images
+    report.fonts = pages.fonts
+    return report
+
+
+def check_pages(data: bytes, trim: tuple[str, str], variant: str, first: int = 1) -> Report:
+    """The checks of every page (boxes, fonts, colour, ink, images, annotations), numbered
+    from `first`: made per render unit in the worker that laid it out."""
+    return page_report(PdfReader(io.BytesIO(data)), trim, variant, first)
+
+
+def page_report(reader: PdfReader, trim, variant: str, first: int = 1) -> Report:
+    report = Report(pages=len(reader.pages))
+    _check_boxes(reader, trim, variant, report, first)
+    _check_fonts(reader, report)
+    if variant == "print":
+        seen: set[int] = set()      # form XObjects are shared by pages: scan each once
+        for number, page in enumerate(reader.pages, start=first):
             _check_colour(page, number, report, seen)
     else:
-        if "/StructTreeRoot" not in root:
-            report.add(None, "the screen edition must be a tagged PDF")
-        for number, page in enumerate(reader.pages, start=1):
+        for number, page in enumerate(reader.pages, start=first):
             for operands, operator in ContentStream(page.get_contents(), reader).operations:
                 if operator in CMYK_OPERATORS:
                     report.add(number, "CMYK colour in the screen edition (use RGB tokens)")
                     break
     return report
+
+
+def merge_reports(reports: list[Report]) -> Report:
+    """Page checks of consecutive units as one report (page numbers as in the whole PDF)."""
+    total = Report()
+    for part in reports:
+        for page, message in part.located:
+            if (page, message) not in total.located and message not in total.problems:
+                total.add(page, message)
+        total.pages += part.pages
+        total.max_ink = max(total.max_ink, part.max_ink)
+        total.images += part.images
+        total.fonts = sorted(set(total.fonts) | set(part.fonts))
+    return total
 
 
 def _check_page_rules(reader: PdfReader, config: PublicationConfig, report: Report) -> None:
@@ -89,11 +141,10 @@ def _size_mm(box) -> tuple[float, float]:
     return float(box.width) / MM, float(box.height) / MM
 
 
-def _check_boxes(reader: PdfReader, config: PublicationConfig, variant: str,
-                 report: Report) -> None:
-    width, height = (float(v.removesuffix("mm")) for v in config.trim)
+def _check_boxes(reader: PdfReader, trim, variant: str, report: Report, first: int) -> None:
+    width, height = (float(v.removesuffix("mm")) for v in trim)
     bleed = BLEED_MM if variant == "print" else 0.0
-    for number, page in enumerate(reader.pages, start=1):
+    for number, page in enumerate(reader.pages, start=first):
         w, h = _size_mm(page.trimbox)
         if abs(w - width) > TOLERANCE_MM or abs(h - height) > TOLERANCE_MM:
             report.add(number, f"trim box {w:.1f} x {h:.1f} mm, expected "

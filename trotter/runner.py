@@ -1,27 +1,33 @@
-"""Running builds: what is out of date, in parallel, one lock, one line per publication.
+"""Running builds: one orchestrator for `build`, `watch`, `serve` and `release`.
 
-`run_builds` decides from the input fingerprints (deps.py) which publications need a build,
-renders those in separate processes (largest first), reports `up to date / building / done`
-per publication, keeps going when one fails, and never leaves a cache entry claiming a PDF is
-current when the build did not finish.
+`run_builds` takes the lock, decides from the recorded inputs (deps.py) which publications
+need a build, builds those concurrently — each in a thread of this process that hands its
+render units to one shared worker pool (largest publication first) — reports
+`up to date / building / done` per publication, keeps going when one fails (a broken
+publication.yml, a mistake in a source, a worker that died), and never leaves a cache entry
+claiming a PDF is current when the build did not finish.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import shutil
+import signal
 import sys
+import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from . import ROOT, deps
 from .errors import BuildError
-from .pipeline import DIST, mark_stale, output_path, source_date
-from .sources import PublicationConfig
+from .pipeline import DIST, mark_stale, output_path
 
 LOCK = DIST / ".lock"
 LOG = DIST / "build.log"
@@ -37,12 +43,74 @@ class Outcome:
     up_to_date: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     internal: list[tuple[str, str]] = field(default_factory=list)   # (id, traceback)
+    results: dict = field(default_factory=dict)                     # id -> pipeline.Result
     seconds: float = 0.0
 
 
+@dataclass
+class Entry:
+    """A publication found in the repository: its id, publication.yml and, when that file
+    cannot be read, the mistake (the others are still built)."""
+    id: str
+    path: Path
+    kind: str = "?"
+    title: str = ""
+    size: int = 0
+    error: BuildError | None = None
+
+
+def catalog(root: Path = ROOT) -> list[Entry]:
+    """Every publication, read lightly (no Markdown is parsed): a broken publication.yml
+    becomes an entry with its error, named after its folder."""
+    from .sources import discover, load_config
+
+    entries = []
+    for path in discover(root):
+        try:
+            config = load_config(path)
+        except BuildError as exc:
+            entries.append(Entry(_light_id(path), path, error=exc))
+            continue
+        size = sum(p.stat().st_size for p in config.all_sources() if p.exists())
+        entries.append(Entry(config.id, path, config.kind, config.title, size))
+    return entries
+
+
+def _light_id(path: Path) -> str:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            return data["id"]
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        pass
+    return path.parent.name
+
+
+def select(entries: list[Entry], ids) -> list[Entry]:
+    """The entries named by `ids` (publication ids or `cahiers`); all when none are named.
+    Raises KeyError with the unknown names."""
+    if not ids:
+        return entries
+    known = {e.id: e for e in entries}
+    wanted: list[str] = []
+    for name in ids:
+        if name == "cahiers":
+            wanted += [e.id for e in entries if e.kind == "cahier"
+                       or e.path.parent.parent.name == "cahiers"]
+        else:
+            wanted.append(name)
+    unknown = [i for i in wanted if i not in known]
+    if unknown:
+        raise KeyError(unknown)
+    return [known[i] for i in dict.fromkeys(wanted)]
+
+
+# -- the lock ----------------------------------------------------------------------------------
+
 @contextmanager
-def build_lock():
-    """One build at a time in a checkout: a second one is told so, and nothing is corrupted."""
+def build_lock(what: str = "build"):
+    """One command that writes dist/ at a time in a checkout (build, watch and serve builds,
+    release, clean, proof, diff): a second one is told so, and nothing is corrupted."""
     LOCK.parent.mkdir(parents=True, exist_ok=True)
     with open(LOCK, "a+") as fh:
         try:
@@ -50,129 +118,196 @@ def build_lock():
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().strip() or "?"
-            raise Locked(f"another build is running (pid {holder}); wait for it to finish")
+            raise Locked(f"another build is running ({holder}); wait for it to finish") \
+                from None
         fh.seek(0)
         fh.truncate()
-        fh.write(str(os.getpid()))
+        fh.write(f"pid {os.getpid()}, {what}")
         fh.flush()
         try:
             yield
         finally:
-            fh.truncate(0)
+            fh.seek(0)
+            fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+def remove_leftovers() -> None:
+    """What a killed command left (under the lock, so none of it is in use): temporary
+    files beside the PDFs and cache entries, and release staging folders."""
+    if not DIST.is_dir():
+        return
+    for tmp in list(DIST.rglob(".*.tmp")) + list(DIST.rglob("*.json.tmp")):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
 
 
-def _size(config: PublicationConfig) -> int:
-    return sum(p.stat().st_size for p in config.all_sources())
+def clean() -> None:
+    """Empty dist/ but for the lock file (removing it while another command waits for it
+    would let two commands run at once)."""
+    with build_lock("clean"):
+        for path in DIST.iterdir():
+            if path == LOCK:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
-def _build_one(config_path: str, variant: str, fingerprint: str) -> dict:
-    """Worker: build one publication; errors come back as data, never as a crash."""
-    from .pipeline import build_publication
-    from .sources import load_config
+@contextmanager
+def interrupt_on_terminate():
+    """SIGTERM ends a command as Ctrl-C does: the pool stops its workers, nothing stale is
+    claimed current."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, stop)
     try:
-        config = load_config(Path(config_path))
-        result = build_publication(config, variant)
-        deps.record(config.id, variant, result.output, fingerprint, result.pages)
-        return {"status": "done", "pages": result.pages, "seconds": result.seconds,
-                "warnings": list(dict.fromkeys(result.warnings)), "timings": result.timings}
-    except BuildError as exc:
-        return {"status": "failed", "error": str(exc)}
-    except Exception:  # noqa: BLE001 - an internal error is reported, not raised
-        return {"status": "internal", "error": traceback.format_exc()}
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
+
+# -- building ----------------------------------------------------------------------------------
 
 class Progress:
     """One line per publication; on a terminal also a short running count."""
 
-    def __init__(self, total: int, stream=sys.stdout):
-        self.total, self.done, self.stream = total, 0, stream
-        self.tty = stream.isatty()
+    def __init__(self, total: int, echo):
+        self.total, self.done, self.echo = total, 0, echo
+        self.lock = threading.Lock()
 
     def line(self, text: str) -> None:
-        if self.tty:
-            self.stream.write("\r\033[K")
-        self.stream.write(text + "\n")
-        if self.tty and self.done < self.total:
-            self.stream.write(f"[{self.done}/{self.total}] building…")
-        self.stream.flush()
+        with self.lock:
+            self.echo(text)
 
     def finished(self, text: str) -> None:
-        self.done += 1
-        self.line(text)
+        with self.lock:
+            self.done += 1
+            self.echo(text)
 
 
-def run_builds(configs: list[PublicationConfig], variant: str = "print", jobs: int | None = None,
-               force: bool = False, echo=print, echo_err=None) -> Outcome:
+def plan(entries: list[Entry], variant: str, force: bool = False):
+    """(up to date, to build with the reason) — from the recorded inputs only."""
+    settings, packages = deps.settings(variant), deps.packages()
+    cached = {e.id: deps.load(e.id, variant) for e in entries if e.error is None}
+    dates = deps.source_dates({i: deps.inputs_of(c) for i, c in cached.items() if c})
+    current, todo = [], []
+    for entry in entries:
+        if entry.error is not None:
+            todo.append((entry, str(entry.error)))
+            continue
+        reason = "forced" if force else deps.why_stale(
+            cached.get(entry.id), output_path(entry.id, variant), settings, packages,
+            dates.get(entry.id))
+        (todo.append((entry, reason)) if reason else current.append(entry))
+    return current, todo
+
+
+def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = None,
+               force: bool = False, echo=print, echo_err=None, pool=None,
+               verbose: bool = False) -> Outcome:
+    """Build what is out of date (everything with `force`). Call with the lock held."""
     echo_err = echo_err or (lambda m: print(m, file=sys.stderr))
     outcome = Outcome()
-    date = source_date()
-    todo = []
-    for config in configs:
-        out = output_path(config.id, variant)
-        fp = deps.fingerprint(config, variant, date)
-        if not force and deps.up_to_date(config.id, variant, out, fp):
-            echo(f"{config.id}: up to date -> {_shown(out)}")
-            outcome.up_to_date.append(config.id)
-        else:
-            deps.forget(config.id, variant)   # a cache entry never outlives its PDF
-            todo.append((config, fp))
+    current, todo = plan(entries, variant, force)
+    for entry in current:
+        echo(f"{entry.id}: up to date -> {_shown(output_path(entry.id, variant))}")
+        outcome.up_to_date.append(entry.id)
     if not todo:
         return outcome
-    _remove_leftovers()
-    todo.sort(key=lambda item: _size(item[0]), reverse=True)     # largest first
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-    progress = Progress(len(todo))
-    os.environ["SOURCE_DATE_EPOCH"] = str(date)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    remove_leftovers()
+    started = time.perf_counter()
+    progress = Progress(len(todo), echo)
+    todo.sort(key=lambda item: item[0].size, reverse=True)         # largest first
+    settings, packages = deps.settings(variant), deps.packages()
+    own_pool = pool is None
+    if own_pool:
+        from .workers import Pool
+
+        pool = Pool(jobs)
+    threads = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="build")
+    try:
         futures = {}
-        for config, fp in todo:
-            futures[pool.submit(_build_one, str(config.path), variant, fp)] = config
-            progress.line(f"{config.id}: building")
-        pending = set(futures)
-        started = time.perf_counter()
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    _report(futures[future], future.result(), variant, progress, outcome,
-                            echo_err)
-        except KeyboardInterrupt:
-            for future in pending:
-                future.cancel()
-            raise
+        for entry, reason in todo:
+            if entry.error is None:
+                deps.forget(entry.id, variant)         # never outlives the PDF it vouched for
+                progress.line(f"{entry.id}: building" + (f" ({reason})" if verbose else ""))
+            futures[threads.submit(_build_one, entry, variant, pool, force)] = entry
+        for future in as_completed(futures):
+            entry = futures[future]
+            _report(entry, future.result(), variant, progress, outcome, echo_err,
+                    settings, packages)
+    except BaseException:
+        pool.terminate()                    # unblocks the threads: their renders fail
+        threads.shutdown(wait=True, cancel_futures=True)
+        raise
+    threads.shutdown(wait=True)
+    if own_pool:
+        pool.close()
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def _remove_leftovers() -> None:
-    """Temporary files of a build that was killed (under the lock, so none is in use)."""
-    for tmp in DIST.glob("*/.*.tmp"):
-        tmp.unlink(missing_ok=True)
+def _build_one(entry: Entry, variant: str, pool, force: bool):
+    """One publication, in a thread; its errors come back as data."""
+    from .pipeline import build_publication
+    from .workers import InternalError, WorkerDied
+
+    if entry.error is not None:
+        return ("failed", entry.error)
+    try:
+        return ("done", build_publication(entry.path, variant, pool=pool, force=force))
+    except BuildError as exc:
+        return ("failed", exc)
+    except WorkerDied as exc:
+        return ("failed", BuildError(str(exc), entry.path))
+    except InternalError as exc:
+        return ("internal", str(exc))
+    except Exception:  # noqa: BLE001 - an internal error is reported, not raised
+        return ("internal", traceback.format_exc())
 
 
-def _report(config, result: dict, variant: str, progress: Progress, outcome: Outcome,
-            echo_err) -> None:
-    out = output_path(config.id, variant)
-    if result["status"] == "done":
-        for message in result["warnings"]:
-            echo_err(f"{config.id}: warning: {message}")
-        warn = f", {len(result['warnings'])} warnings" if result["warnings"] else ""
-        progress.finished(f"{config.id}: done, {result['pages']} pages, "
-                          f"{result['seconds']:.1f} s{warn} -> {_shown(out)}")
-        outcome.built.append(config.id)
+def _report(entry: Entry, result, variant: str, progress: Progress, outcome: Outcome,
+            echo_err, settings: dict, packages: dict) -> None:
+    status, value = result
+    out = output_path(entry.id, variant)
+    if status == "done":
+        deps.store(entry.id, variant, value.inputs, value.output, value.pages, value.date,
+                   settings, packages)
+        for message in value.warnings:
+            echo_err(f"{entry.id}: warning: {message}")
+        warn = f", {len(value.warnings)} warnings" if value.warnings else ""
+        units = (f", {value.rendered} of {value.units} units laid out" if value.units > 1
+                 else "")
+        progress.finished(f"{entry.id}: done, {value.pages} pages, {value.seconds:.1f} s"
+                          f"{units}{warn} -> {_shown(out)}")
+        outcome.built.append(entry.id)
+        outcome.results[entry.id] = value
         return
-    kept = mark_stale(out, result["error"].splitlines()[-1])
+    message = str(value)
+    kept = mark_stale(out, message.splitlines()[-1] if message else "")
     note = f" (previous {_shown(out)} kept, it is STALE)" if kept else ""
-    if result["status"] == "failed":
-        progress.finished(f"{config.id}: failed{note}")
-        echo_err(result["error"])
-        outcome.failed.append((config.id, result["error"]))
+    if status == "failed":
+        progress.finished(f"{entry.id}: failed{note}")
+        echo_err(message)
+        outcome.failed.append((entry.id, message))
     else:
-        progress.finished(f"{config.id}: internal error{note}")
-        outcome.internal.append((config.id, result["error"]))
+        progress.finished(f"{entry.id}: internal error{note}")
+        outcome.internal.append((entry.id, message))
+
+
+def write_log(outcome: Outcome) -> None:
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    LOG.write_text("\n".join(f"{i}:\n{tb}" for i, tb in outcome.internal), encoding="utf-8")
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)

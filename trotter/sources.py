@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when there is one
+
 from . import ROOT
 from .errors import BuildError
 
@@ -94,9 +96,12 @@ def discover(root: Path = ROOT) -> list[Path]:
 
 
 def read_text(path: Path) -> str:
-    """Read a UTF-8 text file; a bad byte is reported with its line and byte offset."""
+    """Read a UTF-8 text file (recorded as an input of the running build); a bad byte is
+    reported with its line and byte offset."""
+    from .deps import read_bytes
+
     try:
-        data = path.read_bytes()
+        data = read_bytes(path)
     except FileNotFoundError:
         raise BuildError("file not found", path) from None
     except OSError as exc:
@@ -112,14 +117,17 @@ def read_text(path: Path) -> str:
 
 def load_yaml(text: str, path: Path, first_line: int = 1):
     """Parse YAML; return (data, {key: line}) for a top-level mapping."""
+    loader = SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + mark.line if mark else first_line
         problem = getattr(exc, "problem", None) or str(exc)
         raise BuildError(f"invalid YAML: {problem}", path, line) from None
+    finally:
+        loader.dispose()
     lines = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -225,11 +233,17 @@ def series_members(config: PublicationConfig, root: Path = ROOT) -> list[dict]:
     """The publications of the same series (the cahiers), by number: number, title, subtitle
     and whether it is this one. Read lightly (a broken publication.yml is reported by its own
     build, not by every cahier that lists the series)."""
+    from .deps import current
+
     series = config.data.get("series")
     if not series:
         return []
     members = []
-    for path in discover(root):
+    found = discover(root)
+    if current() is not None:       # a new cahier changes the series on every back cover
+        current().listing("cahiers/*/publication.yml",
+                          [p for p in found if p.parent.parent == root / "cahiers"])
+    for path in found:
         try:
             data = yaml.safe_load(read_text(path)) if path != config.path else config.data
         except (BuildError, yaml.YAMLError):

@@ -1,8 +1,10 @@
 """`build.py watch`: rebuild the affected publications when a file is saved.
 
 Watches the sources, templates, styles and the build code; changes are debounced by
-watchfiles. Every batch of changes runs the normal build, which rebuilds exactly the
-publications whose inputs changed. A failed build is reported and watching goes on.
+watchfiles. Every batch of changes runs the normal build (runner.py) with a pool of workers
+that stays up between builds, so a saved chapter is laid out again at once: exactly the
+publications whose recorded inputs changed are rebuilt, and in them the units that changed.
+A failed build is reported and watching goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from . import ROOT
 from .errors import BuildError
 from .runner import Locked, build_lock, run_builds
+from .workers import Pool
 
 WATCHED = ("book", "brochure", "card", "cahiers", "templates", "styles", "trotter")
 
@@ -22,23 +25,25 @@ def _relevant(change: tuple) -> bool:
                 or path.name.endswith("~") or "__pycache__" in path.parts)
 
 
-def watch(load_configs, variant: str = "print", jobs: int | None = None, echo=print,
+def watch(load_entries, variant: str = "print", jobs: int | None = None, echo=print,
           echo_err=print, debounce_ms: int = 300, stop_event=None) -> None:
     from watchfiles import watch as watch_changes
 
-    def build():
-        try:
-            with build_lock():
-                run_builds(load_configs(), variant, jobs=jobs, echo=echo, echo_err=echo_err)
-        except (BuildError, Locked) as exc:
-            echo_err(str(exc))
-        echo("watching for changes (Ctrl-C to stop)")
+    with Pool(jobs) as pool:
+        def build():
+            try:
+                with build_lock("watch"):
+                    run_builds(load_entries(), variant, echo=echo, echo_err=echo_err,
+                               pool=pool)
+            except (BuildError, Locked) as exc:
+                echo_err(str(exc))
+            echo("watching for changes (Ctrl-C to stop)")
 
-    build()
-    paths = [ROOT / name for name in WATCHED if (ROOT / name).exists()]
-    for changes in watch_changes(*paths, debounce=debounce_ms, step=50,
-                                 watch_filter=lambda change, path: _relevant((change, path)),
-                                 stop_event=stop_event, raise_interrupt=False):
-        names = sorted({str(Path(p).relative_to(ROOT)) for _, p in changes})
-        echo(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
         build()
+        paths = [ROOT / name for name in WATCHED if (ROOT / name).exists()]
+        for changes in watch_changes(*paths, debounce=debounce_ms, step=50,
+                                     watch_filter=lambda change, path: _relevant((change, path)),
+                                     stop_event=stop_event, raise_interrupt=True):
+            names = sorted({str(Path(p).relative_to(ROOT)) for _, p in changes})
+            echo(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
+            build()

@@ -1,0 +1,87 @@
+"""A worker process (`python -m trotter.worker`): WeasyPrint imported once, then render units
+as the pool asks, one at a time, until it is told to stop or its input closes.
+
+A task is `("render", kwargs)` for `pdf.render`; the answer is `("ok", result)`,
+`("build", message, path, line)` for a mistake in the sources or `("internal", traceback)`.
+The code this process runs (its `trotter` modules) is reported with every result: it is an
+input of what it made.
+"""
+
+from __future__ import annotations
+
+import signal
+import traceback
+
+from . import deps, pdf
+from .errors import BuildError
+
+_code_rows: list | None = None
+
+
+def code_rows() -> list:
+    """The build code loaded in this process, as input records (hashed once)."""
+    global _code_rows
+    if _code_rows is None:
+        recorder = deps.Recorder()
+        for path in deps.code_files():
+            deps.read_bytes(path, recorder)
+        _code_rows = [r.row() for r in recorder.files.values()]
+    return _code_rows
+
+
+def run(kind: str, kwargs: dict):
+    if kind == "render":
+        check = kwargs.pop("preflight", None)      # (trim, variant): the page checks
+        result = pdf.render(**kwargs)
+        if check:
+            from .preflight import check_pages
+
+            result["preflight"] = check_pages(result["pdf"], tuple(check[0]), check[1]).data()
+        result["inputs"] += code_rows()
+        return result
+    if kind == "ping":
+        return "pong"
+    raise ValueError(f"unknown task {kind}")
+
+
+def main() -> None:
+    """The worker loop: tasks come on standard input, answers go out on standard output
+    (anything else printed goes to standard error). Ctrl-C goes to the whole process group:
+    the pool, not the worker, decides what happens to an unfinished render."""
+    import os
+    import sys
+    from multiprocessing.connection import Connection
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tasks = Connection(os.dup(0), writable=False)
+    answers = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)                               # stray output must not reach the pool
+    sys.stdout = sys.stderr
+    conn = _Duplex(tasks, answers)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        kind, kwargs = task
+        try:
+            answer = ("ok", run(kind, kwargs))
+        except BuildError as exc:
+            answer = ("build", exc.message, str(exc.path) if exc.path else None, exc.line)
+        except Exception:  # noqa: BLE001 - reported to the pool, not raised here
+            answer = ("internal", traceback.format_exc())
+        try:
+            conn.send(answer)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class _Duplex:
+    def __init__(self, tasks, answers):
+        self.recv, self.send = tasks.recv, answers.send
+
+
+if __name__ == "__main__":
+    main()
