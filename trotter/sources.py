@@ -41,7 +41,7 @@ SCHEMA: dict[str, tuple[bool, type | tuple, str]] = {
     "summary": (False, str, "one sentence for the cover"),
     "colophon": (False, str, "Markdown file with the colophon text"),
     "backcover": (False, str, "Markdown file printed on the back cover"),
-    "edition": (False, str, "edition line in the colophon"),
+    "edition": (False, str, "edition line in the colophon, with its year (else: first edition, the year of the source date)"),
 }
 PAGE_RULES = {"exact": int, "multiple": int, "max": int}
 PART_KEYS = {"part": str, "id": str, "perspective": str, "intro": str, "sources": list}
