@@ -33,6 +33,7 @@ from pathlib import Path
 from . import ROOT
 
 CACHE = ROOT / "dist" / ".cache"
+VERSION = 3                        # of the cache entries: an older one means "build"
 FIXED_DATE = 1767225600            # 2026-01-01T00:00:00Z: no commit touched the inputs
 #: the packages whose version shapes a PDF (layout, fonts, hyphenation, Markdown, PDF writing)
 PACKAGES = ("weasyprint", "pydyf", "pypdf", "pillow", "fonttools", "tinycss2", "cssselect2",
@@ -217,7 +218,7 @@ def entry_path(pub_id: str, variant: str) -> Path:
 def load(pub_id: str, variant: str) -> dict | None:
     try:
         entry = json.loads(entry_path(pub_id, variant).read_text(encoding="utf-8"))
-        return entry if isinstance(entry, dict) and entry.get("version") == 2 else None
+        return entry if isinstance(entry, dict) and entry.get("version") == VERSION else None
     except (OSError, ValueError):
         return None
 
@@ -228,7 +229,7 @@ def store(pub_id: str, variant: str, recorder: Recorder, output: Path, pages: in
     path = entry_path(pub_id, variant)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = output.read_bytes()
-    entry = {"version": 2, "id": pub_id, "variant": variant, "date": date, "pages": pages,
+    entry = {"version": VERSION, "id": pub_id, "variant": variant, "date": date, "pages": pages,
              "output": {"path": shown(output), "bytes": len(data),
                         "sha256": hashlib.sha256(data).hexdigest()},
              "settings": settings_, "packages": packages_,

@@ -97,6 +97,8 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
                     atomic_write(imposed_path(config.id, sheets[0], out),
                                  finishing.reproducible(sheets[1]))
             clock.lap("imposition")
+            for module in deps.code_files():    # the build code this process ran
+                deps.record_file(module)
             cache_.keep(layout.hint())
     finally:
         if own_pool:
@@ -134,6 +136,7 @@ class _Layout:
         self.extra = hint.get("extra_pages", 0)
         seed = not hint and not whole
         provisional = date or deps.source_date(inputs.paths())
+        tried: set = set()
         while True:
             def render(only=None):
                 return render_units(doc, variant, provisional, self.extra, version, only=only,
@@ -161,10 +164,13 @@ class _Layout:
                                      "break: laid out whole")
                 continue
             clock.lap("layout")
-            needed = finishing.padding_pages(self.config, sum(len(u.pages) for u in laid))
-            if needed:
-                self.extra += needed             # notes pages: in the last unit
+            total = sum(len(u.pages) for u in laid)
+            wanted = finishing.padding_pages(self.config, total - self.extra)
+            if wanted != self.extra and (self.extra, wanted) not in tried:
+                tried.add((self.extra, wanted))  # notes pages (in the last unit) to reach
+                self.extra = wanted              # the page multiple: more, or fewer
                 continue
+            finishing.padding_pages(self.config, total)      # within the maximum?
             self.date = date or deps.source_date(
                 inputs.paths() + [deps.absolute(row[0]) for row in self.inputs])
             if _year(self.date) != _year(provisional):

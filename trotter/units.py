@@ -312,9 +312,11 @@ def settle(units: list[Unit], submit, key_of, cache: UnitCache, idle: Callable[[
                             or (unit.name, _structure(placement)) in in_flight)
             if numbers_only and not structured:
                 continue                        # its numbers change once more: wait
+            if state != "certain" and unit.name in {n for n, _, _ in running.values()}:
+                continue                        # one guess of a unit at a time
             if state == "guessed" and (running or looked) and not idle():
                 continue                        # a speculative render only on a free worker
-            renders[unit.name] += 1
+            renders[unit.name] += state == "certain"
             if renders[unit.name] > MAX_RENDERS:
                 raise BuildError(f"the page numbers of `{unit.name}` do not settle after "
                                  f"{MAX_RENDERS} layouts", source)
@@ -347,6 +349,12 @@ def _structure(placement: Placement) -> tuple:
     return placement.lead, placement.start, placement.strings
 
 
+def _disagrees(laid: Laid, known: dict) -> bool:
+    last = laid.pages[-1][0] if laid.pages else None
+    return (len(laid.pages), last, laid.strings) != (known["pages"], known["last"],
+                                                     known["strings"])
+
+
 def _expected(units: list[Unit], memory: "Memory", hint: dict) -> dict:
     """name -> (placement, state) for every unit, from the best knowledge of the units before
     it: a layout of theirs for their own expected side, first page and strings in this build
@@ -366,6 +374,9 @@ def _expected(units: list[Unit], memory: "Memory", hint: dict) -> dict:
         structures[unit.name] = (placement, state)
         source = next((laid for laid in memory.by_unit.get(unit.name, [])
                        if _same_structure(laid, placement)), None)
+        if source is not None and unit.name in known_units \
+                and _disagrees(source, known_units[unit.name]):
+            known_units = {}                # the last build's map is out of date from here
         if source is None and unit.name in known_units:
             known = known_units[unit.name]
             pages, last, new_strings = known["pages"], known["last"], known["strings"]
