@@ -68,7 +68,7 @@ bench: $(SETUP)
 # imposed sheets into dist/release/X.Y.Z/ with manifest.json and SHA256SUMS (see README.md)
 release: $(SETUP)
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z [OUT=dir] [FORCE=1]"; exit 2; }
-	$(PY) build.py release --version "$(VERSION)" $(if $(OUT),--out "$(OUT)") $(if $(FORCE),--force)
+	$(PY) build.py release --version "$(VERSION)" $(if $(OUT),--out "$(OUT)") $(if $(FORCE),--force) $(if $(ALLOW_DIRTY),--allow-dirty)
 
 # the CMYK profile in .cache/ survives both: it only depends on Debian's data (rm -rf .cache)
 clean:

@@ -1,119 +1,345 @@
-"""Dependency tracking, parallel builds, the lock and watch."""
+"""Incremental builds: what a build read decides what is rebuilt, and nothing else.
 
+The staleness tests run in a scratch repository (a copy of the templates, styles and code
+with two small publications of its own, committed with git), so they can edit any kind of
+input and ask the real `build.py` which publications it would rebuild.
+"""
+
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from trotter import ROOT, deps
-from trotter.pipeline import source_date
-from trotter.runner import Locked, build_lock
-from trotter.sources import discover, load_config
+from trotter import ROOT
 
-CONFIGS = {c.id: c for c in (load_config(p) for p in discover())}
+BUILD = [sys.executable, "build.py"]
+PLAN = ("import json; from trotter.runner import catalog, plan; "
+        "current, todo = plan(catalog(), 'print'); "
+        "print(json.dumps(sorted(e.id for e, _ in todo)))")
+
+CAHIER_YML = """\
+id: {id}
+kind: cahier
+series: Proefreeks
+number: {number}
+title: Proef {id}
+language: nl
+trim: 210mm 297mm
+template: cahier.html.j2
+stylesheet: cahier.css
+pages: {{multiple: 4}}
+colophon: colofon.md
+sources:
+  - tekst.md
+"""
+BROCHURE_YML = """\
+id: folder
+kind: brochure
+title: Proeffolder
+language: nl
+trim: 148mm 210mm
+template: brochure.html.j2
+stylesheet: brochure.css
+pages: {multiple: 4}
+sources:
+  - tekst.md
+"""
+TEXT_A = """\
+# Een proef {#proef}
+
+Een alinea met een verwijzing naar de lijst (zie [[#lijst]]) en een ![kaart][kaart].
+
+- !include in-lijst.md
+
+> !include in-citaat.md
+
+| kolom |
+|---|
+| ![cel](cel.svg) |
+
+## Lijst {#lijst}
+
+![Een kaart](<beelden/café kaart.svg>)
+
+::: wat Een begrip
+Uitleg in een kader met een pictogram uit de stylesheet.
+:::
+
+[kaart]: referentie.svg
+"""
+SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10">'
+       '<rect width="20" height="10" fill="#{}"/></svg>')
 
 
-def fingerprints():
-    return {i: deps.fingerprint(c, "print", 0) for i, c in CONFIGS.items()}
+def git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
 
 
-@contextmanager
-def touched(path: Path):
-    """Append to a real input for the duration of a test, then restore it byte for byte."""
-    original = path.read_bytes()
-    try:
-        path.write_bytes(original + b"\n")
-        yield
-    finally:
-        path.write_bytes(original)
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A repository with cahier `a` (includes in a list, a quote and a table cell, a
+    reference-style image, an image named with a space and an accent, a box whose icon comes
+    from the stylesheet), cahier `b` (plain text) and brochure `folder`."""
+    repo = tmp_path_factory.mktemp("repo")
+    for name in ("trotter", "templates", "styles", ".cache"):
+        shutil.copytree(ROOT / name, repo / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("build.py", "README.md", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    (repo / ".gitignore").write_text("/dist/\n/.cache/\n__pycache__/\n")
+    a, b, folder = repo / "cahiers" / "01-a", repo / "cahiers" / "02-b", repo / "brochure"
+    for path, number in ((a, 1), (b, 2)):
+        path.mkdir(parents=True)
+        (path / "publication.yml").write_text(CAHIER_YML.format(id=path.name[3:],
+                                                                number=number))
+        (path / "colofon.md").write_text(f"Colofon van proef {number}.\n")
+    (a / "tekst.md").write_text(TEXT_A)
+    for name, text in (("in-lijst.md", "Een punt uit een ander bestand."),
+                       ("in-citaat.md", "Een citaat uit een ander bestand.")):
+        (a / name).write_text(text + "\n")
+    (a / "beelden").mkdir()
+    for name, colour in (("cel.svg", "336699"), ("referentie.svg", "993366"),
+                         ("beelden/café kaart.svg", "669933")):
+        (a / name).write_text(SVG.format(colour))
+    (b / "tekst.md").write_text("# Gewoon {#gewoon}\n\nGewone tekst zonder meer.\n")
+    folder.mkdir()
+    (folder / "publication.yml").write_text(BROCHURE_YML)
+    (folder / "tekst.md").write_text("# De folder {#folder}\n\nKorte tekst.\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "start")
+    built = subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout + built.stderr
+    return repo
+
+
+def to_rebuild(repo):
+    done = subprocess.run([sys.executable, "-c", PLAN], cwd=repo, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout))
 
 
 CASES = [
-    ("cahiers/02-distrivaart/cahier.md", {"cahier-02"}),
-    ("cahiers/01-de-leie/publication.yml", {"cahier-01"}),
-    ("book/04-lijn/09-coach.md", {"book"}),
-    ("card/top10.md", {"book", "card"}),            # included by the book
-    ("card/colofon.md", {"card"}),
-    ("templates/partials/notes.html.j2", set(CONFIGS)),
-    ("styles/tokens.css", set(CONFIGS)),
-    ("styles/icons/wat.svg", set(CONFIGS)),
-    ("trotter/markup.py", set(CONFIGS)),
+    ("cahiers/01-a/in-lijst.md", {"a"}),               # include in a list item
+    ("cahiers/01-a/in-citaat.md", {"a"}),              # include in a blockquote
+    ("cahiers/01-a/cel.svg", {"a"}),                   # image in a table cell
+    ("cahiers/01-a/referentie.svg", {"a"}),            # reference-style image
+    ("cahiers/01-a/beelden/café kaart.svg", {"a"}),    # space and accent in the name
+    ("cahiers/01-a/colofon.md", {"a"}),
+    ("cahiers/02-b/tekst.md", {"b"}),
+    ("styles/icons/wat.svg", {"a"}),                   # image loaded from CSS
+    ("styles/cahier.css", {"a", "b"}),                 # a publication's stylesheet
+    ("styles/brochure.css", {"folder"}),
+    ("styles/tokens.css", {"a", "b", "folder"}),
+    ("templates/partials/cahier-backcover.html.j2", {"a", "b"}),   # a template partial
+    ("templates/partials/toc.html.j2", {"folder"}),
+    ("trotter/model.py", {"a", "b", "folder"}),        # build code
+    ("trotter/serve.py", set()),                       # code that takes no part
+    ("trotter/release.py", set()),
+    ("README.md", set()),                              # an unrelated file
 ]
 
 
-@pytest.mark.parametrize("path,expected", CASES, ids=[c[0] for c in CASES])
-def test_each_kind_of_input_rebuilds_exactly_the_right_publications(path, expected):
-    before = fingerprints()
-    with touched(ROOT / path):
-        after = fingerprints()
-    changed = {i for i in CONFIGS if before[i] != after[i]}
-    assert changed == expected
-    assert fingerprints() == before
+@pytest.mark.parametrize("name,expected", CASES, ids=[c[0] for c in CASES])
+def test_a_change_rebuilds_exactly_the_publications_that_read_it(repo, name, expected):
+    path = repo / name
+    original = path.read_bytes()
+    assert to_rebuild(repo) == set()
+    try:
+        path.write_bytes(original + (b"\n" if path.suffix != ".svg" else b"<!-- x -->"))
+        assert to_rebuild(repo) == expected
+    finally:
+        path.write_bytes(original)
+    assert to_rebuild(repo) == set()          # the same bytes again: nothing to do
 
 
-def test_variant_and_date_are_inputs():
-    config = CONFIGS["card"]
-    assert deps.fingerprint(config, "print", 0) != deps.fingerprint(config, "screen", 0)
-    assert deps.fingerprint(config, "print", 0) != deps.fingerprint(config, "print", 1)
+def test_a_font_loaded_from_css_is_an_input(repo):
+    font = next((repo / ".cache" / "fonts").glob("SourceCodePro-400.ttf"))
+    original = font.read_bytes()
+    try:
+        font.write_bytes(original + b"\0")
+        assert to_rebuild(repo) == {"a", "b", "folder"}
+    finally:
+        font.write_bytes(original)
 
 
-def test_corrupt_cache_entry_only_costs_a_rebuild(tmp_path, monkeypatch):
-    monkeypatch.setattr(deps, "CACHE", tmp_path)
-    out = tmp_path / "x.pdf"
-    out.write_bytes(b"%PDF-1.7")
-    deps.record("x", "print", out, "abc", 1)
-    assert deps.up_to_date("x", "print", out, "abc")
-    (tmp_path / "print" / "x.json").write_text("{not json")
-    assert not deps.up_to_date("x", "print", out, "abc")
-    out.with_name("x.pdf.STALE").write_text("failed")
-    deps.record("x", "print", out, "abc", 1)
-    assert not deps.up_to_date("x", "print", out, "abc")
+def test_a_new_cahier_changes_the_series_on_the_other_back_covers(repo):
+    new = repo / "cahiers" / "03-c"
+    shutil.copytree(repo / "cahiers" / "02-b", new)
+    (new / "publication.yml").write_text(CAHIER_YML.format(id="c", number=3))
+    try:
+        assert to_rebuild(repo) == {"a", "b", "c"}
+    finally:
+        shutil.rmtree(new)
 
 
-def test_second_build_is_told_a_build_is_running():
-    with build_lock():
-        with pytest.raises(Locked, match="another build is running"):
-            with build_lock():
-                pass
+def test_a_commit_that_touches_only_the_readme_rebuilds_nothing(repo):
+    before = {p.name: p.read_bytes() for p in (repo / "dist" / "print").glob("*.pdf")}
+    (repo / "README.md").write_text("Een andere README.\n")
+    git(repo, "commit", "-q", "-am", "README only")
+    assert to_rebuild(repo) == set()
+    run = subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True, text=True)
+    assert run.returncode == 0 and "done" not in run.stdout
+    assert before == {p.name: p.read_bytes() for p in (repo / "dist" / "print").glob("*.pdf")}
 
 
-def run_build(*args):
-    return subprocess.run([sys.executable, str(ROOT / "build.py"), "build", *args],
-                          capture_output=True, text=True, cwd=ROOT)
+def test_a_commit_that_touches_an_input_gives_that_publication_a_new_date(repo):
+    text = repo / "cahiers" / "02-b" / "tekst.md"
+    text.write_text(text.read_text() + "\nNog een zin.\n")
+    run = subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True, text=True)
+    assert "b: done" in run.stdout
+    time.sleep(1.1)                                          # a commit time of its own
+    git(repo, "commit", "-q", "-am", "text of b")
+    assert to_rebuild(repo) == {"b"}                           # new source date
 
 
-def test_editing_one_cahier_rebuilds_only_that_cahier():
-    assert run_build("-j", "2").returncode == 0
-    pdfs = {i: ROOT / "dist" / "print" / f"{i}.pdf" for i in CONFIGS}
-    stamps = {i: p.stat().st_mtime_ns for i, p in pdfs.items()}
-    with touched(ROOT / "cahiers" / "03-ter-linde" / "cahier.md"):
-        run = run_build()
-        assert run.returncode == 0, run.stderr
-    assert "cahier-03: done" in run.stdout
-    assert {i for i in CONFIGS if pdfs[i].stat().st_mtime_ns != stamps[i]} == {"cahier-03"}
-    # restoring the file is a change too: back to the first state
-    assert run_build("cahier-03").returncode == 0
-
-
-def test_noop_build_does_not_import_weasyprint():
-    assert run_build().returncode == 0
-    run = subprocess.run([sys.executable, "-X", "importtime", str(ROOT / "build.py"), "build"],
-                         capture_output=True, text=True, cwd=ROOT)
+def test_noop_build_does_not_import_weasyprint(repo):
+    assert subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True).returncode == 0
+    run = subprocess.run([sys.executable, "-X", "importtime", "build.py", "build"], cwd=repo,
+                         capture_output=True, text=True)
     assert run.returncode == 0 and "up to date" in run.stdout
-    assert "weasyprint" not in run.stderr
+    assert "weasyprint" not in run.stderr and "pypdf" not in run.stderr
 
 
-def test_watch_rebuilds_on_save():
+def test_a_broken_publication_does_not_stop_the_others(repo):
+    yml = repo / "cahiers" / "02-b" / "publication.yml"
+    text = repo / "cahiers" / "01-a" / "tekst.md"
+    original_yml, original_text = yml.read_text(), text.read_text()
+    try:
+        yml.write_text(original_yml.replace("kind: cahier", "kind: [cahier"))
+        text.write_text(original_text + "\nEen wijziging.\n")
+        run = subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True, text=True)
+        assert run.returncode == 1
+        assert "a: done" in run.stdout
+        assert "cahiers/02-b/publication.yml:" in run.stderr and "invalid YAML" in run.stderr
+        assert "Traceback" not in run.stderr
+    finally:
+        yml.write_text(original_yml)
+        text.write_text(original_text)
+    assert subprocess.run(BUILD + ["build"], cwd=repo).returncode == 0
+
+
+def test_absolute_image_path_is_an_editor_mistake_and_the_others_build(repo):
+    text = repo / "cahiers" / "02-b" / "tekst.md"
+    original = text.read_text()
+    try:
+        text.write_text(original + "\n![Geheim](/etc/passwd)\n")
+        (repo / "cahiers" / "01-a" / "colofon.md").write_text("Colofon, herzien.\n")
+        run = subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True, text=True)
+        assert run.returncode == 1, run.stderr
+        line = original.count("\n") + 2
+        assert f"cahiers/02-b/tekst.md:{line}: image `/etc/passwd` lies outside the " \
+            "repository" in run.stderr
+        assert "a: done" in run.stdout and "internal error" not in run.stderr
+    finally:
+        text.write_text(original)
+        (repo / "cahiers" / "01-a" / "colofon.md").write_text("Colofon van proef 1.\n")
+    assert subprocess.run(BUILD + ["build"], cwd=repo).returncode == 0
+
+
+def test_a_killed_release_leaves_nothing_that_breaks_later_builds(repo):
+    staging = repo / "dist" / "release" / ".1.0.0.abcd.tmp"
+    staging.mkdir(parents=True)
+    (staging / "half.pdf").write_bytes(b"%PDF-1.7 half")
+    (repo / "dist" / "print" / ".a.pdf.x.tmp").write_bytes(b"half")
+    (repo / "cahiers" / "02-b" / "colofon.md").write_text("Colofon, herzien.\n")
+    try:
+        run = subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert not staging.exists() and not (repo / "dist" / "print" / ".a.pdf.x.tmp").exists()
+    finally:
+        (repo / "cahiers" / "02-b" / "colofon.md").write_text("Colofon van proef 2.\n")
+
+
+def test_one_lock_for_every_command_that_writes_dist(repo):
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import time; from trotter.runner import build_lock\n"
+                               "with build_lock('test'):\n"
+                               "    print('held', flush=True); time.sleep(30)"],
+                              cwd=repo, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for command in (["build", "--force"], ["clean"],
+                        ["release", "--version", "1.0.0", "--allow-dirty"]):
+            run = subprocess.run(BUILD + command, cwd=repo, capture_output=True, text=True)
+            assert run.returncode == 1 and "another build is running" in run.stderr, command
+        assert (repo / "dist" / "print" / "a.pdf").exists()     # clean did not clean
+        assert (repo / "dist" / ".lock").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_dead_worker_fails_only_its_task_and_the_pool_goes_on():
+    """A worker killed while it lays out (as the out-of-memory killer would): that task fails
+    with the reason, the pool starts a new worker for the next one."""
+    from trotter.finishing import pdf_settings
+    from trotter.workers import Pool, WorkerDied
+
+    settings = {k: v for k, v in pdf_settings("screen").items() if k != "variant"}
+    long_html = "<html><body>" + "<p>Een lange alinea om te zetten.</p>" * 40000 + "</body></html>"
+    short_html = "<html lang=\"nl\"><head><title>Kort</title></head><body><p>Kort.</p></body></html>"
+    with Pool(1) as pool:
+        doomed = pool.submit("render", dict(html=long_html, **settings))
+        deadline = time.monotonic() + 30
+        while not any(w.task for w in pool.workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)
+        os.kill(pool.workers[0].process.pid, signal.SIGKILL)
+        with pytest.raises(WorkerDied, match="ended by SIGKILL"):
+            doomed.result(timeout=60)
+        assert pool.submit("render", dict(html=short_html, **settings)).result(
+            timeout=120)["pdf"].startswith(b"%PDF")
+
+
+def test_a_dead_worker_is_a_failed_publication_not_a_crash(monkeypatch):
+    from trotter import runner
+    from trotter.workers import WorkerDied
+
+    def dies(*args, **kwargs):
+        raise WorkerDied("a worker process died: it was ended by SIGKILL (killed: out of "
+                         "memory?)")
+
+    monkeypatch.setattr("trotter.pipeline.build_publication", dies)
+    entry = runner.Entry("kapot", ROOT / "card" / "publication.yml")
+    status, error = runner._build_one(runner.Task(entry, "print"), pool=None)
+    assert status == "failed" and "SIGKILL" in str(error)
+    assert str(error).startswith("card/publication.yml: a worker process died")
+
+
+def test_interrupted_build_leaves_no_partial_pdf_and_no_current_claim(repo):
+    text = repo / "cahiers" / "02-b" / "tekst.md"
+    original = text.read_text()
+    text.write_text(original + "\n" + "Een lange alinea om te zetten. " * 2000 + "\n")
+    try:
+        proc = subprocess.Popen(BUILD + ["build", "b"], cwd=repo, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        time.sleep(3)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0, out + err
+        assert not list((repo / "dist" / "print").glob(".*.tmp"))
+        assert "b" in to_rebuild(repo)
+    finally:
+        text.write_text(original)
+    assert subprocess.run(BUILD + ["build"], cwd=repo).returncode == 0
+
+
+def test_watch_rebuilds_on_save(repo):
     import queue
     import threading
 
-    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "watch", "card"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    proc = subprocess.Popen(BUILD + ["watch", "b"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=repo)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
                      daemon=True).start()
@@ -131,72 +357,16 @@ def test_watch_rebuilds_on_save():
                 return
         raise AssertionError(f"no {text!r} within {timeout} s in {seen}")
 
+    colofon = repo / "cahiers" / "02-b" / "colofon.md"
+    original = colofon.read_text()
     try:
         wait_for("watching for changes")
         time.sleep(2)    # the message comes just before the file watcher is set up
-        with touched(ROOT / "card" / "colofon.md"):
-            wait_for("card/colofon.md")
-            wait_for("card: done")
+        colofon.write_text(original + "Een regel erbij.\n")
+        wait_for("cahiers/02-b/colofon.md")
+        wait_for("b: done")
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    run_build("card")
-
-
-def test_one_failing_publication_does_not_stop_the_others(tmp_path, monkeypatch):
-    import shutil
-
-    from trotter import pipeline, runner
-
-    monkeypatch.setattr(pipeline, "DIST", tmp_path)
-    monkeypatch.setattr(runner, "output_path", lambda i, v: tmp_path / v / f"{i}.pdf")
-    monkeypatch.setattr(deps, "CACHE", tmp_path / ".cache")
-    broken = Path(tempfile.mkdtemp(prefix="tmp-broken-", dir=ROOT / "tests"))
-    try:
-        shutil.copy(ROOT / "tests" / "sample" / "publication.yml", broken / "publication.yml")
-        text = (broken / "publication.yml").read_text().replace("id: sample", "id: kapot")
-        (broken / "publication.yml").write_text(text)
-        for name in ("inleiding.md", "gedeeld.md"):
-            shutil.copy(ROOT / "tests" / "sample" / name, broken / name)
-        (broken / "hoofdstuk.md").write_text("# De route {#route}\n\n::: onbekend\nx\n:::\n")
-        (tmp_path / "print").mkdir()
-        (tmp_path / "print" / "kapot.pdf").write_bytes(b"%PDF-1.7 previous build")
-        configs = [load_config(broken / "publication.yml"),
-                   load_config(ROOT / "tests" / "sample" / "publication.yml")]
-        outcome = runner.run_builds(configs, "print", jobs=2, echo=lambda m: None,
-                                    echo_err=lambda m: None)
-    finally:
-        shutil.rmtree(broken, ignore_errors=True)
-    assert [i for i, _ in outcome.failed] == ["kapot"] and outcome.built == ["sample"]
-    assert "unknown box `onbekend`" in outcome.failed[0][1]
-    assert (tmp_path / "print" / "kapot.pdf").read_bytes() == b"%PDF-1.7 previous build"
-    assert (tmp_path / "print" / "kapot.pdf.STALE").exists()
-    assert (tmp_path / "print" / "sample.pdf").read_bytes().startswith(b"%PDF")
-
-
-def test_interrupted_build_leaves_no_partial_pdf_and_no_current_claim():
-    import signal
-
-    assert run_build("card").returncode == 0
-    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "build", "book", "--force"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            start_new_session=True)
-    time.sleep(4)
-    os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode != 0
-    assert not list((ROOT / "dist" / "print").glob(".*.tmp"))
-    book = ROOT / "dist" / "print" / "book.pdf"
-    fp = deps.fingerprint(CONFIGS["book"], "print", source_date())
-    assert not deps.up_to_date("book", "print", book, fp)
-    assert run_build("book").returncode == 0      # the next build repairs it
-
-
-def test_the_cmyk_profile_is_an_input(monkeypatch, tmp_path):
-    config = CONFIGS["card"]
-    before = deps.fingerprint(config, "print", 0)
-    other = tmp_path / "shop.icc"
-    other.write_bytes(b"a print shop's own profile")
-    monkeypatch.setenv("TROTTER_CMYK_PROFILE", str(other))
-    assert deps.fingerprint(config, "print", 0) != before
-    assert deps.fingerprint(config, "screen", 0) == deps.fingerprint(config, "screen", 0)
+        colofon.write_text(original)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert proc.returncode is not None

@@ -2,8 +2,8 @@
 all or nothing, and the GitHub workflows that run it.
 
 One full release is built per test session (about a minute on 2 cores) and checked
-completely; the byte-identical check builds a smaller release (brochure and card)
-twice more and compares it with the full one.
+completely; the byte-identical check builds a smaller release (brochure and card) twice
+more, in two separate processes from two clones of the commit at different paths.
 """
 
 import dataclasses
@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -21,8 +22,6 @@ from pypdf import PdfReader
 
 from trotter import ROOT, finishing, release as release_module
 from trotter.errors import BuildError
-from trotter.pipeline import source_date
-from trotter.release import _source_date as source_date_set
 from trotter.preflight import Report
 from trotter.release import (MANIFEST, SUMS, base_name, file_name, pdf_version, release,
                              with_version)
@@ -32,29 +31,41 @@ VERSION = "9.8.7"
 SUBSET = ("brochure", "card")      # both impositions; xref table and stream
 CONFIGS = {c.id: c for c in (load_config(p) for p in discover())}
 WORKFLOWS = ROOT / ".github" / "workflows"
-DATE = source_date()     # the commit's date, fixed for the session: every build is of one commit
 
 
 def quiet(message):
     pass
 
 
-def commit_date():
-    """SOURCE_DATE_EPOCH fixed for the builds of a test (the release's own helper)."""
-    return source_date_set(DATE)
-
-
 @pytest.fixture(scope="session")
 def full(tmp_path_factory):
-    with commit_date():
-        return release(VERSION, out=tmp_path_factory.mktemp("release") / VERSION, echo=quiet)
+    # the tests run in a working copy that may have uncommitted changes
+    return release(VERSION, out=tmp_path_factory.mktemp("release") / VERSION, echo=quiet,
+                   allow_dirty=True)
+
+
+RELEASE_SUBSET = ("import sys; from trotter.release import release; "
+                  "release(sys.argv[1], out=sys.argv[2], ids=sys.argv[3].split(','), "
+                  "echo=lambda m: None)")
 
 
 @pytest.fixture(scope="session")
 def twice(tmp_path_factory):
+    """The subset released in two processes, from two clones of HEAD at different paths."""
     base = tmp_path_factory.mktemp("twice")
-    with commit_date():
-        return [release(VERSION, out=base / run, ids=SUBSET, echo=quiet) for run in "ab"]
+    folders = []
+    for run in ("a", "bb"):
+        clone = base / f"checkout-{run}"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        shutil.copytree(ROOT / ".cache", clone / ".cache")      # fonts, CMYK profile
+        out = base / f"release-{run}"
+        done = subprocess.run([sys.executable, "-c", RELEASE_SUBSET, VERSION, str(out),
+                               ",".join(SUBSET)], cwd=clone, capture_output=True, text=True,
+                              env={k: v for k, v in os.environ.items()
+                                   if k != "SOURCE_DATE_EPOCH"})
+        assert done.returncode == 0, done.stderr[-2000:]
+        folders.append(out)
+    return folders
 
 
 def sums(folder):
@@ -92,7 +103,7 @@ def test_manifest_describes_every_file(full):
     text = (full.folder / MANIFEST).read_text(encoding="utf-8")
     manifest = json.loads(text)
     assert text == json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    assert manifest["version"] == VERSION and manifest["source_date"] == DATE
+    assert manifest["version"] == VERSION and manifest["dirty"] in (True, False)
     pdfs = sorted(p.name for p in full.folder.glob("*.pdf"))
     assert sorted(f["file"] for f in manifest["files"]) == pdfs
     for entry in manifest["files"]:
@@ -100,6 +111,7 @@ def test_manifest_describes_every_file(full):
         config = CONFIGS[entry["id"]]
         assert entry["bytes"] == len(data)
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert isinstance(entry["source_date"], int) and entry["source_date_utc"].endswith("Z")
         assert entry["pages"] == len(PdfReader(io.BytesIO(data)).pages)
         assert (entry["kind"], entry["title"]) == (config.kind, config.title)
         if entry["variant"] == "imposed":
@@ -139,14 +151,13 @@ def test_released_pdfs_pass_qpdf_check(full):
 
 # -- byte-identical ---------------------------------------------------------------------------
 
-def test_two_builds_of_one_commit_are_byte_identical(twice, full):
+def test_two_builds_of_one_commit_are_byte_identical(twice):
     first, second = twice
-    assert sums(first.folder) == sums(second.folder)
-    assert (first.folder / MANIFEST).read_bytes() == (second.folder / MANIFEST).read_bytes()
-    in_full = set(sums(full.folder).splitlines())
-    pdf_lines = [line for line in sums(first.folder).splitlines() if line.endswith(".pdf")]
+    assert sums(first) == sums(second)
+    assert (first / MANIFEST).read_bytes() == (second / MANIFEST).read_bytes()
+    pdf_lines = [line for line in sums(first).splitlines() if line.endswith(".pdf")]
     assert len(pdf_lines) == 2 * len(SUBSET) + 2          # + booklet and card sheet
-    assert set(pdf_lines) <= in_full                       # the same bytes as the full release
+    assert json.loads((first / MANIFEST).read_text())["dirty"] is False
 
 
 def test_stamping_the_version_is_an_incremental_update(full):
@@ -168,7 +179,7 @@ def planted_problem(data, config, variant):
 def test_failing_preflight_releases_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(release_module, "inspect", planted_problem)
     with pytest.raises(BuildError) as failure:
-        release(VERSION, out=tmp_path / VERSION, ids=("card",), echo=quiet)
+        release(VERSION, out=tmp_path / VERSION, ids=("card",), echo=quiet, allow_dirty=True)
     message = str(failure.value)
     assert "nothing was released" in message and "planted problem" in message
     assert f"top10-kaart-{VERSION}-print.pdf" in message
@@ -181,7 +192,7 @@ def test_failing_release_keeps_the_previous_one(tmp_path, monkeypatch):
     (old / MANIFEST).write_text("{}\n", encoding="utf-8")
     monkeypatch.setattr(release_module, "inspect", planted_problem)
     with pytest.raises(BuildError):
-        release(VERSION, out=old, force=True, ids=("card",), echo=quiet)
+        release(VERSION, out=old, force=True, ids=("card",), echo=quiet, allow_dirty=True)
     assert [p.name for p in tmp_path.iterdir()] == [VERSION]
     assert [p.name for p in old.iterdir()] == [MANIFEST]
 
@@ -191,8 +202,7 @@ def test_force_replaces_a_release(tmp_path):
     old.mkdir()
     (old / MANIFEST).write_text("{}\n", encoding="utf-8")
     (old / "stale.pdf").write_bytes(b"%PDF-1.7 old")
-    with commit_date():
-        done = release(VERSION, out=old, force=True, ids=("card",), echo=quiet)
+    done = release(VERSION, out=old, force=True, ids=("card",), echo=quiet, allow_dirty=True)
     names = sorted(p.name for p in done.folder.iterdir())
     assert names == sorted([MANIFEST, SUMS, f"top10-kaart-{VERSION}-print.pdf",
                             f"top10-kaart-{VERSION}-screen.pdf",
@@ -230,7 +240,30 @@ def test_version_must_be_x_y_z(tmp_path, version):
 
 def test_unknown_publication_is_refused(tmp_path):
     with pytest.raises(BuildError, match="unknown publication nope"):
-        release(VERSION, out=tmp_path / "r", ids=("nope",), echo=quiet)
+        release(VERSION, out=tmp_path / "r", ids=("nope",), echo=quiet, allow_dirty=True)
+
+
+def test_uncommitted_changes_are_refused_unless_allowed(tmp_path, monkeypatch):
+    monkeypatch.setattr(release_module, "_dirty", lambda: ["book/voorwerk/voorwoord.md"])
+    with pytest.raises(BuildError, match="uncommitted changes .*book/voorwerk/voorwoord.md"):
+        release(VERSION, out=tmp_path / "r", ids=("card",), echo=quiet)
+    assert list(tmp_path.iterdir()) == []
+    said = []
+    done = release(VERSION, out=tmp_path / "r", ids=("card",), echo=said.append,
+                   allow_dirty=True)
+    assert json.loads((done.folder / MANIFEST).read_text())["dirty"] is True
+    assert "uncommitted changes" in said[-1]
+
+
+def test_release_command_takes_the_build_lock(tmp_path):
+    from trotter.runner import build_lock
+
+    with build_lock("test"):
+        run = subprocess.run([sys.executable, str(ROOT / "build.py"), "release", "--version",
+                              VERSION, "--out", str(tmp_path / "r"), "--allow-dirty"],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1 and "another build is running" in run.stderr
+    assert not (tmp_path / "r").exists()
 
 
 # -- names --------------------------------------------------------------------------------------

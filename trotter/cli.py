@@ -228,16 +228,23 @@ def _semver(ctx, param, value):
               help="Release folder (default: dist/release/X.Y.Z).")
 @click.option("--force", is_flag=True, help="Replace an existing release folder.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
-              help="Publications rendered in parallel (default: number of CPUs).")
-def release_(version, out, force, jobs):
+              help="Worker processes (default: number of CPUs).")
+@click.option("--allow-dirty", is_flag=True,
+              help="Release from a working tree with uncommitted changes (the manifest says "
+                   "so).")
+def release_(version, out, force, jobs, allow_dirty):
     """Build a release into dist/release/X.Y.Z/: print and screen editions and the imposed
     sheets, named for people, with manifest.json and SHA256SUMS. Nothing is released unless
-    every file builds and passes preflight. Exit 1 when anything fails."""
+    every file builds and passes preflight, and not from uncommitted changes unless
+    --allow-dirty. Exit 1 when anything fails."""
     from .release import release
+    from .runner import Locked, build_lock, interrupt_on_terminate
 
     try:
-        release(version, out=out, force=force, jobs=jobs, echo=click.echo)
-    except BuildError as exc:
+        with interrupt_on_terminate(), build_lock("release"):
+            release(version, out=out, force=force, jobs=jobs, echo=click.echo,
+                    allow_dirty=allow_dirty)
+    except (BuildError, Locked) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
     except KeyboardInterrupt:

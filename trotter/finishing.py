@@ -97,7 +97,8 @@ def finish(units: list[bytes], variant: str, date: int) -> bytes:
         first = readers[0].trailer["/Root"]
         for key in CATALOG_KEYS:
             if key in first:
-                writer._root_object[NameObject(key)] = first[key].clone(writer)
+                # raw: an indirect object (a stream) stays indirect
+                writer._root_object[NameObject(key)] = first.raw_get(key).clone(writer)
         if readers[0].metadata:
             writer.add_metadata(dict(readers[0].metadata))
         # every unit carries the CMYK profile and the same resources: keep one of each

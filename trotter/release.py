@@ -14,8 +14,12 @@ The version is in each colophon ("Versie 1.2.0", rendered by the templates) and 
 document information dictionary of every PDF (`/Version`). Nothing is released unless every
 publication builds and passes preflight: the files are written into a temporary folder beside
 the target, which is renamed into place only at the end. Built twice from the same commit, a
-release is byte-identical: the source date comes from the commit, the JSON has sorted keys
-and no time of now, and every PDF goes through `finishing.reproducible`.
+release is byte-identical: each publication's source date comes from the last commit that
+touched its inputs, the JSON has sorted keys and no time of now, and every PDF goes through
+`finishing.reproducible`. The build runs through the same orchestrator as `build.py build`
+(runner.py: the lock, the worker pool, keep-going), without the build cache. A working tree
+with uncommitted changes is refused, unless `allow_dirty`: then the manifest says
+`"dirty": true`.
 """
 
 from __future__ import annotations
@@ -30,8 +34,6 @@ import subprocess
 import tempfile
 import time
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,9 +45,10 @@ from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 from . import ROOT, finishing
 from .errors import BuildError
 from .impose import imposed
-from .pipeline import DIST, source_date
+from .pipeline import DIST
 from .preflight import inspect
-from .sources import PublicationConfig, discover, load_config
+from .runner import Task, catalog, run_tasks, select
+from .sources import PublicationConfig, load_config
 
 #: publication id -> the base of its file names; any other publication (every cahier) is
 #: named `<id>-<slug of the title>`, so a new cahier needs no change here
@@ -108,29 +111,35 @@ def default_folder(version: str) -> Path:
 
 def release(version: str, out: Path | str | None = None, force: bool = False,
             jobs: int | None = None, echo: Callable[[str], None] = print,
-            ids: Sequence[str] | None = None) -> Release:
+            ids: Sequence[str] | None = None, allow_dirty: bool = False) -> Release:
     """Build every publication (print, screen, imposed sheets) into `out`, by default
-    dist/release/<version>/, with manifest.json and SHA256SUMS.
+    dist/release/<version>/, with manifest.json and SHA256SUMS. Call with the build lock held.
 
     Raises BuildError, and leaves no release folder, when the version is not X.Y.Z, the
-    folder exists (without `force`), a publication fails to build or preflight finds a
-    problem. `ids` restricts the release to some publications (for the tests).
+    folder exists (without `force`), the working tree has uncommitted changes (without
+    `allow_dirty`), a publication fails to build or preflight finds a problem. `ids`
+    restricts the release to some publications (for the tests).
     """
     started = time.perf_counter()
     version = check_version(version)
     target = Path(out).absolute() if out else default_folder(version)
     _refuse_existing(target, force)
-    configs = _select(ids)
+    dirty = _dirty()
+    if dirty and not allow_dirty:
+        raise BuildError("the working tree has uncommitted changes "
+                         f"({', '.join(dirty[:3])}{' …' if len(dirty) > 3 else ''}): commit "
+                         "them, or release with --allow-dirty (the manifest then says so)")
+    entries = _select(ids)
+    configs = [load_config(e.path) for e in entries]
     _refuse_name_clashes(configs, version)
-    date = source_date()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
                                     dir=target.parent))
     try:
-        with _source_date(date), tempfile.TemporaryDirectory(prefix="trotter-release-") as work:
-            files = _build_all(configs, version, Path(work), staging, jobs, echo)
-        manifest = {"version": version, "source_date": date,
-                    "source_date_utc": _utc(date), "commit": _commit(), "files": files}
+        with tempfile.TemporaryDirectory(prefix="trotter-release-") as work:
+            files = _build_all(entries, configs, version, Path(work), staging, jobs, echo)
+        manifest = {"version": version, "commit": _commit(), "dirty": bool(dirty),
+                    "files": files}
         (staging / MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
             encoding="utf-8")
@@ -140,21 +149,32 @@ def release(version: str, out: Path | str | None = None, force: bool = False,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     seconds = time.perf_counter() - started
-    echo(f"released {version}: {len(files)} PDFs, {MANIFEST} and {SUMS} in "
-         f"{_shown(target)} ({seconds:.0f} s)")
+    echo(f"released {version}{' (from a working tree with uncommitted changes)' if dirty else ''}"
+         f": {len(files)} PDFs, {MANIFEST} and {SUMS} in {_shown(target)} ({seconds:.0f} s)")
     return Release(version, target, files, seconds)
 
 
-def _select(ids: Sequence[str] | None) -> list[PublicationConfig]:
-    configs = [load_config(p) for p in discover()]
+def _select(ids: Sequence[str] | None):
+    entries = catalog()
     if ids is None:
-        return configs
-    ids = (ids,) if isinstance(ids, str) else tuple(ids)
-    known = {c.id for c in configs}
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise BuildError(f"unknown publication {', '.join(unknown)}; known: {', '.join(known)}")
-    return [c for c in configs if c.id in ids]
+        return entries
+    try:
+        return select(entries, (ids,) if isinstance(ids, str) else tuple(ids))
+    except KeyError as exc:
+        raise BuildError(f"unknown publication {', '.join(exc.args[0])}; known: "
+                         f"{', '.join(e.id for e in entries)}") from None
+
+
+def _dirty() -> list[str]:
+    """Uncommitted changes (and new files git does not ignore) in the working tree."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if out.returncode != 0:
+        return []
+    return [line[3:] for line in out.stdout.splitlines() if line.strip()]
 
 
 def _refuse_existing(target: Path, force: bool) -> None:
@@ -181,48 +201,27 @@ def _refuse_name_clashes(configs: list[PublicationConfig], version: str) -> None
         seen[name] = config.id
 
 
-@contextmanager
-def _source_date(date: int):
-    """SOURCE_DATE_EPOCH for the build workers, restored afterwards."""
-    before = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(date)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = before
-
-
-def _build_all(configs: list[PublicationConfig], version: str, work: Path, staging: Path,
+def _build_all(entries, configs, version: str, work: Path, staging: Path,
                jobs: int | None, echo) -> list[dict]:
-    """Build in worker processes (largest first); stamp, preflight and impose each PDF here
-    as it arrives. Returns the manifest entries in publication order."""
+    """Build print and screen of every publication from the sources (no build cache), through
+    the orchestrator; stamp, preflight and impose each PDF as it arrives. Returns the
+    manifest entries in publication order."""
     order = {c.id: n for n, c in enumerate(configs)}
-    tasks = [(c, v) for c in sorted(configs, key=_size, reverse=True) for v in VARIANTS]
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    by_id = {c.id: c for c in configs}
+    tasks = [Task(e, v, out=work / v / f"{e.id}.pdf", version=version, cache=False)
+             for e in entries for v in VARIANTS]
     files: list[dict] = []
     failed: list[str] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_build_one, str(c.path), v, version, str(work)): (c, v)
-                   for c, v in tasks}
-        try:
-            for future in as_completed(futures):
-                config, variant = futures[future]
-                result = future.result()      # an internal error in a worker is raised here
-                if "error" in result:
-                    echo(f"{config.id} ({variant}): failed")
-                    failed.append(f"{config.id} ({variant}): {result['error']}")
-                    continue
-                for message in result["warnings"]:
-                    echo(f"{config.id} ({variant}): warning: {message}")
-                files += _finish(config, variant, Path(result["path"]), version, staging,
-                                 failed, echo)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    for task, (status, value) in run_tasks(tasks, jobs):
+        config, variant = by_id.get(task.entry.id), task.variant
+        if status != "done":
+            echo(f"{task.entry.id} ({variant}): failed")
+            failed.append(f"{task.entry.id} ({variant}): {value}")
+            continue
+        for message in value.warnings:
+            echo(f"{config.id} ({variant}): warning: {message}")
+        files += _finish(config, variant, value.output, version, staging, failed, echo,
+                         value.date)
     if failed:
         raise BuildError(f"nothing was released: {len(failed)} of {len(tasks)} PDFs failed\n"
                          + "\n".join(sorted(failed)))
@@ -230,25 +229,8 @@ def _build_all(configs: list[PublicationConfig], version: str, work: Path, stagi
     return sorted(files, key=lambda f: (order[f["id"]], rank[f["variant"]], f["file"]))
 
 
-def _size(config: PublicationConfig) -> int:
-    return sum(p.stat().st_size for p in config.all_sources())
-
-
-def _build_one(config_path: str, variant: str, version: str, work: str) -> dict:
-    """Worker: build one publication from its sources; a BuildError comes back as data."""
-    from .pipeline import build_publication
-
-    try:
-        config = load_config(Path(config_path))
-        out = Path(work) / variant / f"{config.id}.pdf"
-        result = build_publication(config, variant, out=out, version=version)
-    except BuildError as exc:
-        return {"error": str(exc)}
-    return {"path": str(result.output), "warnings": list(dict.fromkeys(result.warnings))}
-
-
 def _finish(config: PublicationConfig, variant: str, built: Path, version: str,
-            staging: Path, failed: list[str], echo) -> list[dict]:
+            staging: Path, failed: list[str], echo, date: int) -> list[dict]:
     """Stamp the version, preflight, write into the staging folder; from a print PDF also
     the imposed sheets. Returns the manifest entries written."""
     data = with_version(built.read_bytes(), version)
@@ -258,7 +240,8 @@ def _finish(config: PublicationConfig, variant: str, built: Path, version: str,
         echo(f"{name}: preflight FAIL")
         failed.append(f"{name}: preflight failed:\n    " + "\n    ".join(report.problems))
         return []
-    entries = [_write(staging, name, data, config, variant, report.pages, " ".join(config.trim))]
+    entries = [_write(staging, name, data, config, variant, report.pages, " ".join(config.trim),
+                      date)]
     echo(f"{name}: ok, {report.pages} pages")
     sheets = imposed(config.kind, data) if variant == "print" else None
     if sheets:
@@ -268,7 +251,8 @@ def _finish(config: PublicationConfig, variant: str, built: Path, version: str,
         box = reader.pages[0].mediabox
         size = f"{float(box.width) / MM:.0f}mm {float(box.height) / MM:.0f}mm"
         name = file_name(config, version, suffix)
-        entry = _write(staging, name, sheet_data, config, "imposed", len(reader.pages), size)
+        entry = _write(staging, name, sheet_data, config, "imposed", len(reader.pages), size,
+                       date)
         entry["imposition"] = suffix
         entries.append(entry)
         echo(f"{name}: ok, {len(reader.pages)} sheet sides")
@@ -276,11 +260,12 @@ def _finish(config: PublicationConfig, variant: str, built: Path, version: str,
 
 
 def _write(folder: Path, name: str, data: bytes, config: PublicationConfig, variant: str,
-           pages: int, trim: str) -> dict:
+           pages: int, trim: str, date: int) -> dict:
     (folder / name).write_bytes(data)
     return {"file": name, "id": config.id, "kind": config.kind, "variant": variant,
             "title": config.title, "pages": pages, "trim": trim, "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest()}
+            "sha256": hashlib.sha256(data).hexdigest(), "source_date": date,
+            "source_date_utc": _utc(date)}
 
 
 def checksums(folder: Path) -> str:

@@ -226,25 +226,45 @@ def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = 
     remove_leftovers()
     started = time.perf_counter()
     progress = Progress(len(todo), echo)
-    todo.sort(key=lambda item: item[0].size, reverse=True)         # largest first
     settings, packages = deps.settings(variant), deps.packages()
-    own_pool = pool is None
-    if own_pool:
-        from .workers import Pool
+    tasks = []
+    for entry, reason in todo:
+        if entry.error is None:
+            deps.forget(entry.id, variant)             # never outlives the PDF it vouched for
+            progress.line(f"{entry.id}: building" + (f" ({reason})" if verbose else ""))
+        tasks.append(Task(entry, variant, force=force))
+    for task, result in run_tasks(tasks, jobs, pool):
+        _report(task.entry, result, variant, progress, outcome, echo_err, settings, packages)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
 
-        pool = Pool(jobs)
-    threads = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="build")
+
+@dataclass
+class Task:
+    """One publication to build in one variant (`out`, `version`, `cache`: see pipeline)."""
+    entry: Entry
+    variant: str
+    out: Path | None = None
+    version: str | None = None
+    cache: bool = True
+    force: bool = False
+
+
+def run_tasks(tasks: list[Task], jobs: int | None = None, pool=None):
+    """Build the tasks concurrently, the largest publication first: each in a thread of this
+    process, their render units in one worker pool. Yields (task, (status, value)) as each
+    finishes; status is done (value: the pipeline's Result), failed (a BuildError) or
+    internal (a traceback). Ctrl-C stops the workers and is raised here."""
+    from .workers import Pool
+
+    own_pool = pool is None
+    pool = pool or Pool(jobs)
+    tasks = sorted(tasks, key=lambda t: t.entry.size, reverse=True)
+    threads = ThreadPoolExecutor(max_workers=max(1, len(tasks)), thread_name_prefix="build")
     try:
-        futures = {}
-        for entry, reason in todo:
-            if entry.error is None:
-                deps.forget(entry.id, variant)         # never outlives the PDF it vouched for
-                progress.line(f"{entry.id}: building" + (f" ({reason})" if verbose else ""))
-            futures[threads.submit(_build_one, entry, variant, pool, force)] = entry
+        futures = {threads.submit(_build_one, task, pool): task for task in tasks}
         for future in as_completed(futures):
-            entry = futures[future]
-            _report(entry, future.result(), variant, progress, outcome, echo_err,
-                    settings, packages)
+            yield futures[future], future.result()
     except BaseException:
         pool.terminate()                    # unblocks the threads: their renders fail
         threads.shutdown(wait=True, cancel_futures=True)
@@ -252,19 +272,20 @@ def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = 
     threads.shutdown(wait=True)
     if own_pool:
         pool.close()
-    outcome.seconds = time.perf_counter() - started
-    return outcome
 
 
-def _build_one(entry: Entry, variant: str, pool, force: bool):
+def _build_one(task: Task, pool):
     """One publication, in a thread; its errors come back as data."""
     from .pipeline import build_publication
     from .workers import InternalError, WorkerDied
 
+    entry = task.entry
     if entry.error is not None:
         return ("failed", entry.error)
     try:
-        return ("done", build_publication(entry.path, variant, pool=pool, force=force))
+        return ("done", build_publication(entry.path, task.variant, out=task.out,
+                                          version=task.version, pool=pool, cache=task.cache,
+                                          force=task.force))
     except BuildError as exc:
         return ("failed", exc)
     except WorkerDied as exc:
