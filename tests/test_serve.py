@@ -1,18 +1,21 @@
-"""Live preview: the server on a copy of tests/sample, built into a temporary folder.
+"""Live preview: `build.py serve` itself, run on a scratch repository with the sample
+publication (tests/sample), driven over HTTP.
 
-The copy lies inside the repository (tests/tmp-serve-*, removed afterwards), because sources
-must; nothing in dist/ or in the real publications is touched. The browser test drives
-Debian's headless Chromium over the DevTools protocol on a pipe: open the page, save a
+The scratch repository holds the build code, templates and styles and the sample as its one
+publication, so nothing in dist/ or in the real publications is touched. The browser test
+drives Debian's headless Chromium over the DevTools protocol on a pipe: open the page, save a
 change to a source, see the new page image appear without reloading.
 """
 
+import fcntl
 import json
 import os
+import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -24,50 +27,80 @@ from PIL import Image
 from pypdf import PdfReader
 
 from trotter import ROOT
-from trotter.serve import make_server
 
 SAMPLE = Path(__file__).parent / "sample"
 CHROMIUM = shutil.which("chromium")
 
 
+class Server:
+    """`build.py serve --port 0` in a repository: its URL, its state, stop it."""
+
+    def __init__(self, repo: Path):
+        self.repo = repo
+        self.process = subprocess.Popen([sys.executable, "build.py", "serve", "--port", "0"],
+                                        cwd=repo, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert match, line
+        self.url = match.group(1)
+
+    def state(self) -> dict:
+        return json.loads(get(self, "/state.json")[2])
+
+    def stop(self, sig=signal.SIGTERM, timeout=30) -> float:
+        started = time.monotonic()
+        self.process.send_signal(sig)
+        self.process.wait(timeout=timeout)
+        return time.monotonic() - started
+
+
+def scratch_repository(base: Path) -> Path:
+    repo = base / "repo"
+    for name in ("trotter", "templates", "styles", ".cache"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "build.py", repo / "build.py")
+    shutil.copytree(SAMPLE, repo / "book")
+    return repo
+
+
 @pytest.fixture(scope="module")
 def preview(tmp_path_factory):
-    folder = Path(tempfile.mkdtemp(prefix="tmp-serve-", dir=ROOT / "tests"))
-    shutil.copytree(SAMPLE, folder, dirs_exist_ok=True)
-    out = tmp_path_factory.mktemp("preview")
-    server = make_server(0, publications=[folder / "publication.yml"], out=out,
-                         watch=[folder], debounce_ms=100, quiet=True).start()
+    repo = scratch_repository(tmp_path_factory.mktemp("serve"))
+    server = Server(repo)
     try:
-        assert server.wait_for(1, timeout=60).ok, server.preview.state.output
-        yield server, folder, out
+        state = wait_until(server, lambda st: st["generation"] >= 1)
+        assert state["ok"], state
+        yield server, repo / "book", repo / "dist" / "print"
     finally:
         server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
 def source(preview):
-    """hoofdstuk.md of the copy; restored (and rebuilt) after the test."""
+    """hoofdstuk.md of the sample; restored (and rebuilt) after the test."""
     server, folder, _ = preview
     path = folder / "hoofdstuk.md"
     original = path.read_text(encoding="utf-8")
     yield path
     if path.read_text(encoding="utf-8") != original:
-        generation = server.preview.state.generation
+        generation = server.state()["generation"]
         path.write_text(original, encoding="utf-8")
-        wait_until(server, lambda st: st.generation > generation and st.ok)
+        wait_until(server, lambda st: st["generation"] > generation and st["ok"])
 
 
-def wait_until(server, condition, timeout=60):
+def wait_until(server, condition, timeout=90):
     """Wait for a finished build whose state satisfies `condition`."""
     deadline = time.monotonic() + timeout
-    preview = server.preview
-    with preview.changed:
-        while not (not preview.state.building and condition(preview.state)):
-            left = deadline - time.monotonic()
-            assert left > 0, f"timed out; last build output:\n{preview.state.output}"
-            preview.changed.wait(left)
-        return preview.state
+    while True:
+        try:
+            state = server.state()
+            if not state["building"] and condition(state):
+                return state
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        assert time.monotonic() < deadline, "timed out waiting for the preview's build"
+        time.sleep(0.1)
 
 
 def get(server, path):
@@ -89,7 +122,7 @@ def test_page_lists_the_publication_and_its_spreads(preview):
     assert "Proefreis" in html and "?pub=sample" in html
     assert html.count("class='page'") == pages
     assert "/page/sample/1.png?" in html and "side=right" in html
-    state = json.loads(get(server, "/state.json")[2])
+    state = server.state()
     assert state["ok"] and state["generation"] >= 1
 
 
@@ -116,18 +149,18 @@ def test_events_stream_sends_the_state(preview):
 
 def test_build_error_shows_file_and_line_and_the_server_keeps_running(preview, source):
     server, _, _ = preview
-    generation = server.preview.state.generation
+    generation = server.state()["generation"]
     source.write_text(source.read_text(encoding="utf-8").replace("::: aanrader", "::: onbekend"),
                       encoding="utf-8")
-    state = wait_until(server, lambda st: st.generation > generation and not st.ok)
-    assert "sample" in state.failed
+    state = wait_until(server, lambda st: st["generation"] > generation and not st["ok"])
+    assert "sample" in state["failed"]
     html = get(server, "/")[2].decode()
     assert "Build failed" in html
-    assert f"{source.relative_to(ROOT)}:7</code> unknown box `onbekend`" in html
+    assert "book/hoofdstuk.md:7</code> unknown box `onbekend`" in html
     assert "class='page'" not in html                     # no stale pages
     source.write_text(source.read_text(encoding="utf-8").replace("::: onbekend", "::: aanrader"),
                       encoding="utf-8")
-    wait_until(server, lambda st: st.ok)
+    wait_until(server, lambda st: st["ok"])
     assert "class='page'" in get(server, "/")[2].decode()
 
 
@@ -226,6 +259,50 @@ SHOWN = """(() => {
 })()"""
 
 
+def lock_is_free(repo: Path) -> bool:
+    with open(repo / "dist" / ".lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return True
+
+
+def worker_processes(repo: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if b"trotter.worker" in command and cwd == str(repo):
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_server_stops_its_build(tmp_path, sig):
+    repo = scratch_repository(tmp_path)
+    chapter = repo / "book" / "hoofdstuk.md"
+    chapter.write_text(chapter.read_text() + "\n" + "Een lange alinea. " * 30000 + "\n")
+    server = Server(repo)
+    deadline = time.monotonic() + 60
+    while not worker_processes(repo):            # the build is under way
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(1)
+    assert not lock_is_free(repo)
+    assert server.stop(sig) < 20
+    assert lock_is_free(repo)
+    time.sleep(0.5)
+    assert worker_processes(repo) == []
+    assert not (repo / "dist" / "print" / "sample.pdf").exists()
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
                     "(Debian: apt-get install chromium; .ci/run installs it)")
 def test_browser_shows_the_new_page_after_a_save(preview, source, tmp_path):
@@ -236,12 +313,12 @@ def test_browser_shows_the_new_page_after_a_save(preview, source, tmp_path):
         browser.call("Page.navigate", url=server.url + "?pub=sample")
         before = browser.wait_for(SHOWN % number)
         browser.evaluate("window.notReloaded = true")
-        generation = server.preview.state.generation
+        generation = server.state()["generation"]
 
         source.write_text(source.read_text(encoding="utf-8").replace(
             "kiest bewust een route.", "kiest bewust een andere, veel langere route."),
             encoding="utf-8")
-        wait_until(server, lambda st: st.generation > generation and st.ok)
+        wait_until(server, lambda st: st["generation"] > generation and st["ok"])
         after = browser.wait_for(
             f"(() => {{ const s = {SHOWN % number}; "
             f"return s && s.src !== {json.dumps(before['src'])} && s; }})()")

@@ -202,14 +202,12 @@ def diff_(ids, against, no_build):
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 def serve(ids, port):
     """Live preview on 127.0.0.1: the pages as spreads, rebuilt and refreshed on save."""
+    from .runner import interrupt_on_terminate
     from .serve import serve as run_server
 
-    try:
-        configs = _configs(ids) if ids else []
-    except BuildError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    sys.exit(run_server(port, ROOT, [c.id for c in configs] or None))
+    entries = _entries(ids)
+    with interrupt_on_terminate():
+        sys.exit(run_server(port, [e.id for e in entries] if ids else None))
 
 
 def _semver(ctx, param, value):

@@ -51,14 +51,15 @@ def imposed_path(pub_id: str, suffix: str, out: Path) -> Path:
 def build_publication(config: PublicationConfig | Path, variant: str = "print",
                       out: Path | None = None, version: str | None = None, pool=None,
                       cache: bool = True, force: bool = False, date: int | None = None,
-                      whole: bool = False) -> Result:
+                      whole: bool = False, first: bool = False) -> Result:
     """Build one publication into `out` (default dist/<variant>/<id>.pdf).
 
     `pool`: the worker pool (workers.Pool) to lay out in; without one, a pool of one worker
     is started for this build. `cache`: use and keep laid-out units in dist/.cache/units/
     (a release builds without); `force`: lay out every unit again, starting from the last
     build's page map. `date`: the source date (default: from the inputs). `whole`: lay the
-    publication out as one document (what its units must equal)."""
+    publication out as one document (what its units must equal). `first`: its units go
+    before those of every other publication in the pool."""
     from . import finishing, preflight, units
     from .model import build_document
     from .sources import load_config
@@ -76,7 +77,7 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
             clock.lap("sources")
             cache_ = units.UnitCache(units.cache_folder(config.id, variant) if cache else None,
                                      reuse=not force)
-            layout = _Layout(pool, finishing.pdf_settings(variant), config, cache_)
+            layout = _Layout(pool, finishing.pdf_settings(variant), config, cache_, first)
             laid = layout.run(doc, variant, version, date, inputs,        # 3. HTML per unit
                               whole or variant == "screen", clock)        # 4. layout + PDF
             pages = sum(len(u.pages) for u in laid)                       #    + page rules
@@ -115,10 +116,10 @@ class _Layout:
     """Lays out the units of one publication in the pool, until the page rules and the
     source date agree with what was laid out."""
 
-    def __init__(self, pool, settings: dict, config: PublicationConfig, cache):
+    def __init__(self, pool, settings: dict, config: PublicationConfig, cache, first=False):
         self.pool, self.settings, self.config, self.cache = pool, settings, config, cache
         self.render_settings = {k: v for k, v in settings.items() if k != "variant"}
-        self.priority = -_size(config)           # the largest publication first
+        self.priority = -_size(config) - (1 << 40) * first   # the largest first
         self.packages = json.dumps(deps.packages(), sort_keys=True)
         self.warnings: list[str] = []
         self.memory = None

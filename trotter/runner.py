@@ -213,8 +213,9 @@ def plan(entries: list[Entry], variant: str, force: bool = False):
 
 def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = None,
                force: bool = False, echo=print, echo_err=None, pool=None,
-               verbose: bool = False) -> Outcome:
-    """Build what is out of date (everything with `force`). Call with the lock held."""
+               verbose: bool = False, first: str | None = None) -> Outcome:
+    """Build what is out of date (everything with `force`). Call with the lock held.
+    `first`: a publication whose units go before all others (the one `serve` shows)."""
     echo_err = echo_err or (lambda m: print(m, file=sys.stderr))
     outcome = Outcome()
     current, todo = plan(entries, variant, force)
@@ -232,7 +233,7 @@ def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = 
         if entry.error is None:
             deps.forget(entry.id, variant)             # never outlives the PDF it vouched for
             progress.line(f"{entry.id}: building" + (f" ({reason})" if verbose else ""))
-        tasks.append(Task(entry, variant, force=force))
+        tasks.append(Task(entry, variant, force=force, first=entry.id == first))
     for task, result in run_tasks(tasks, jobs, pool):
         _report(task.entry, result, variant, progress, outcome, echo_err, settings, packages)
     outcome.seconds = time.perf_counter() - started
@@ -248,6 +249,7 @@ class Task:
     version: str | None = None
     cache: bool = True
     force: bool = False
+    first: bool = False             # before every other task, in the pool too
 
 
 def run_tasks(tasks: list[Task], jobs: int | None = None, pool=None):
@@ -259,7 +261,7 @@ def run_tasks(tasks: list[Task], jobs: int | None = None, pool=None):
 
     own_pool = pool is None
     pool = pool or Pool(jobs)
-    tasks = sorted(tasks, key=lambda t: t.entry.size, reverse=True)
+    tasks = sorted(tasks, key=lambda t: (t.first, t.entry.size), reverse=True)
     threads = ThreadPoolExecutor(max_workers=max(1, len(tasks)), thread_name_prefix="build")
     try:
         futures = {threads.submit(_build_one, task, pool): task for task in tasks}
@@ -285,7 +287,7 @@ def _build_one(task: Task, pool):
     try:
         return ("done", build_publication(entry.path, task.variant, out=task.out,
                                           version=task.version, pool=pool, cache=task.cache,
-                                          force=task.force))
+                                          force=task.force, first=task.first))
     except BuildError as exc:
         return ("failed", exc)
     except WorkerDied as exc:

@@ -2,10 +2,12 @@
 
 `make_server(port)` returns a `PreviewServer` (standard library http.server, one thread per
 request). `start()` runs it in background threads: the HTTP server, a watcher (watchfiles,
-debounced) on the source folders, and a builder that runs the build as a subprocess, so a
-crash in the build never takes the server down. When a build finishes, the open pages hear it
-through server-sent events (`/events`) and fetch their new content by themselves. A build
-error is shown with file and line instead of the stale pages.
+debounced) on the source folders, and a builder that runs the normal build (runner.py: the
+lock, the worker pool, keep-going) with a pool of workers that stays up, the publication being
+viewed first. When a build finishes, the open pages hear it through server-sent events
+(`/events`) and fetch their new content by themselves. A build error is shown with file and
+line instead of the stale pages. Stopping the server (Ctrl-C, SIGTERM) stops its build: the
+workers are ended and the lock is released.
 
 Routes: `/` (the page; `?pub=ID` picks a publication), `/events` (server-sent events),
 `/state.json` (the build state), `/page/ID/N.png?side=left|right|none` (one page, rendered
@@ -18,7 +20,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -32,7 +33,6 @@ from typing import Iterable, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 import pypdfium2 as pdfium
-import yaml
 
 from . import ROOT
 from .proof import mark_page, render_page
@@ -75,97 +75,86 @@ class BuildState:
 class Preview:
     """What the server shows: the publications, the build state, rendered pages."""
 
-    def __init__(self, root: Path = ROOT, ids: Sequence[str] | None = None,
-                 publications: Sequence[Path] | None = None, out: Path | None = None,
-                 dpi: float = SCREEN_DPI, quiet: bool = False):
-        self.root = root
+    def __init__(self, ids: Sequence[str] | None = None, dpi: float = SCREEN_DPI,
+                 quiet: bool = False, jobs: int | None = None):
         self.ids = list(ids or [])
-        self.ymls = [Path(p).resolve() for p in publications] if publications else None
-        self.out = out or root / "dist" / "print"
+        self.out = ROOT / "dist" / "print"
         self.dpi = dpi
         self.quiet = quiet
+        self.jobs = jobs
         self.state = BuildState()
         self.changed = threading.Condition()    # notified on every state change
         self.pdf_lock = threading.Lock()        # pdfium is not thread-safe
         self._pngs: OrderedDict[tuple, bytes] = OrderedDict()
         self._docs: dict[Path, tuple[str, pdfium.PdfDocument]] = {}
+        self.viewing: str | None = None         # the publication the browser shows
+        self.pool = None
         self.publications = self.list_publications()
 
     # -- publications and build ------------------------------------------------------------
 
+    def entries(self):
+        from .runner import catalog, select
+
+        entries = catalog()
+        try:
+            return select(entries, self.ids)
+        except KeyError:
+            return entries
+
     def list_publications(self) -> list[Publication]:
-        if self.ymls is not None:
-            ymls = self.ymls
-        else:
-            from .sources import discover
+        return [Publication(e.id, e.title or e.id, e.kind, self.out / f"{e.id}.pdf")
+                for e in self.entries()]
 
-            ymls = discover(self.root)
-        found = []
-        for yml in ymls:
-            pub_id, title, kind = yml.parent.name, yml.parent.name, "?"
-            try:
-                data = yaml.safe_load(yml.read_text(encoding="utf-8"))
-                if isinstance(data, dict):
-                    pub_id = str(data.get("id") or pub_id)
-                    title, kind = str(data.get("title") or pub_id), str(data.get("kind", "?"))
-            except (OSError, yaml.YAMLError):
-                pass                            # the build reports it with file and line
-            if self.ids and pub_id not in self.ids:
-                continue
-            found.append(Publication(pub_id, title, kind, self.out / f"{pub_id}.pdf"))
-        return found
-
-    def build_command(self) -> list[str]:
-        if self.ymls is None:
-            return [sys.executable, str(self.root / "build.py"), "build", *self.ids]
-        return [sys.executable, "-m", "trotter.serve", "--build", str(self.out),
-                *map(str, self.ymls)]
-
-    def build(self, process_started=None) -> BuildState | None:
-        """Run one build (a subprocess) and record its outcome.
+    def build(self) -> BuildState | None:
+        """Run one build through the runner and record its outcome.
 
         None when another build holds the checkout's lock: nothing was built, try again.
         """
+        from .runner import Locked, build_lock, run_builds
+        from .workers import Pool
+
         with self.changed:
             self.state.building = True
             self.changed.notify_all()
         start = time.monotonic()
+        lines: list[str] = []
         try:
-            proc = subprocess.Popen(self.build_command(), cwd=self.root, text=True,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True)
-            if process_started:
-                process_started(proc)
-            try:
-                stdout, stderr = proc.communicate(timeout=900)
-            except subprocess.TimeoutExpired:
-                end_build(proc)
-                stdout, stderr = proc.communicate()
-                stderr += "\nthe build took longer than 15 minutes and was stopped"
-            code = proc.returncode
-        except (OSError, subprocess.SubprocessError) as exc:
-            stdout, stderr, code = "", f"the build could not run: {exc}", 3
-        output = stderr if code == 0 else (stderr + ("\n" + stdout if stdout else "")).strip()
-        if code != 0 and LOCKED in output:
+            with build_lock("serve"):
+                self.pool = self.pool or Pool(self.jobs)
+                outcome = run_builds(self.entries(), "print", pool=self.pool,
+                                     echo=lines.append, echo_err=lines.append,
+                                     first=self.viewing)
+            code = 3 if outcome.internal else 1 if outcome.failed else 0
+            failed = {i for i, _ in outcome.failed} | {i for i, _ in outcome.internal}
+            output = "\n".join([m for _, m in outcome.failed]
+                               + [f"{i}: internal error" for i, _ in outcome.internal])
+        except Locked:
             with self.changed:
                 self.state.building, self.state.waiting = False, True
                 self.changed.notify_all()
             self._log("another build is running; waiting for it to finish")
             return None
+        except Exception as exc:  # noqa: BLE001 - the server keeps running
+            code, failed, output = 3, set(), f"the build could not run: {exc}"
         self.publications = self.list_publications()
         with self.changed:
             st = self.state
             st.generation += 1
             st.building, st.waiting, st.returncode, st.output = False, False, code, output
-            st.failed = set(FAILED_LINE.findall(output)) | {
-                p.id for p in self.publications
-                if p.pdf.with_name(p.pdf.name + ".STALE").exists()}
+            st.failed = failed | {p.id for p in self.publications
+                                  if p.pdf.with_name(p.pdf.name + ".STALE").exists()}
             st.seconds, st.finished = time.monotonic() - start, time.time()
             self.changed.notify_all()
         self._log(f"build {self.state.generation}: "
                   + ("ok" if code == 0 else f"FAILED (exit {code})")
                   + f", {self.state.seconds:.1f} s" + ("" if code == 0 else "\n" + output))
         return self.state
+
+    def stop_building(self) -> None:
+        """End the workers: a running build fails at once and lets go of the lock."""
+        if self.pool is not None:
+            self.pool.terminate()
 
     def _log(self, message: str) -> None:
         if not self.quiet:
@@ -248,6 +237,8 @@ class Preview:
             self._docs.clear()
 
     def page_html(self, pub_id: str | None) -> str:
+        if pub_id and self.find(pub_id):
+            self.viewing = pub_id               # built first from now on
         from .preview_page import render
 
         return render(self, pub_id)
@@ -267,7 +258,6 @@ class PreviewServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self._dirty = True                      # build once at start
         self._workers: list[threading.Thread] = []
-        self._process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -291,8 +281,7 @@ class PreviewServer(ThreadingHTTPServer):
         self.stopping.set()
         with self.preview.changed:
             self.preview.changed.notify_all()
-        if self._process:
-            end_build(self._process)
+        self.preview.stop_building()
         if self._workers:                       # shutdown() waits for serve_forever
             self.shutdown()
         self.server_close()
@@ -319,15 +308,9 @@ class PreviewServer(ThreadingHTTPServer):
                 if self.stopping.is_set():
                     return
                 self._dirty = False
-            state = self.preview.build(process_started=self._set_process)
-            self._process = None
+            state = self.preview.build()
             if state is None and not self.stopping.wait(2):
                 self.request_build()            # the checkout was locked: try again
-
-    def _set_process(self, process: subprocess.Popen) -> None:
-        self._process = process
-        if self.stopping.is_set():              # stop() came as the build started
-            end_build(process)
 
     def _watcher(self) -> None:
         paths = [p for p in self.watch_paths if p.exists()]
@@ -372,6 +355,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _page(self, pub_id: str, number: int, side: str) -> None:
         preview = self.server.preview
+        if preview.find(pub_id):
+            preview.viewing = pub_id
         pub = preview.find(pub_id)
         data = None
         if pub and side in ("left", "right", "none"):
@@ -413,47 +398,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def end_build(process: subprocess.Popen) -> None:
-    """Stop a running build and its worker processes: the build runs in a process group of
-    its own, which gets Ctrl-C (the build's own clean way out), then SIGKILL after 10 s."""
-    if process.poll() is not None:
-        return
-    try:            # not reaped yet, so the group id is still this build's
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    except ProcessLookupError:
-        pass
-
-
-def make_server(port: int = 8000, root: Path = ROOT, ids: Sequence[str] | None = None, *,
-                publications: Sequence[Path] | None = None, out: Path | None = None,
+def make_server(port: int = 8000, ids: Sequence[str] | None = None, *,
                 watch: Iterable[Path] | None = None, dpi: float = SCREEN_DPI,
-                debounce_ms: int = 300, host: str = "127.0.0.1",
-                quiet: bool = False) -> PreviewServer:
-    """A preview server on host:port (port 0: any free port); call `start()` and `stop()`.
-
-    By default it previews the repository's publications (`ids`: some of them), built with
-    `build.py build` into dist/print/. With `publications` (publication.yml paths) and `out`
-    it builds exactly those into `out` instead (tests). `watch`: the folders to watch
-    (default: book/ brochure/ card/ cahiers/ templates/ styles/, or the publications'
-    folders with templates/ and styles/); an empty list disables watching.
-    """
-    preview = Preview(root, ids, publications, out, dpi, quiet)
+                debounce_ms: int = 300, host: str = "127.0.0.1", quiet: bool = False,
+                jobs: int | None = None) -> PreviewServer:
+    """A preview server on host:port (port 0: any free port) of the repository's
+    publications (`ids`: some of them), built into dist/print/; call `start()` and `stop()`.
+    `watch`: the folders to watch (default: book/ brochure/ card/ cahiers/ templates/
+    styles/); an empty list disables watching."""
+    preview = Preview(ids, dpi, quiet, jobs)
     if watch is None:
-        folders = ([Path(p).resolve().parent for p in publications] if publications else [])
-        names = ("templates", "styles") if publications else WATCHED
-        watch = folders + [root / name for name in names]
+        watch = [ROOT / name for name in WATCHED]
     return PreviewServer((host, port), preview, watch, debounce_ms)
 
 
-def serve(port: int = 8000, root: Path = ROOT, ids: Sequence[str] | None = None) -> int:
-    """`build.py serve`: run until Ctrl-C. Returns the exit code."""
+def serve(port: int = 8000, ids: Sequence[str] | None = None) -> int:
+    """`build.py serve`: run until Ctrl-C or SIGTERM. Returns the exit code."""
     try:
-        server = make_server(port, root, ids)
+        server = make_server(port, ids)
     except OSError as exc:
         print(f"serve: cannot listen on 127.0.0.1:{port}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -467,38 +429,3 @@ def serve(port: int = 8000, root: Path = ROOT, ids: Sequence[str] | None = None)
     finally:
         server.stop()
     return 0
-
-
-def _build_main(argv: list[str]) -> int:
-    """`python -m trotter.serve --build OUT YML…`: build the given publications into OUT.
-
-    The builder for `make_server(publications=…)`: errors as `build.py build` reports them.
-    """
-    from .errors import BuildError
-    from .pipeline import build_publication, mark_stale
-    from .sources import load_config
-
-    out, ymls = Path(argv[0]), [Path(p) for p in argv[1:]]
-    failed = 0
-    for yml in ymls:
-        pdf = out / f"{yml.parent.name}.pdf"
-        try:
-            config = load_config(yml)
-            pdf = out / f"{config.id}.pdf"
-            result = build_publication(config, "print", out=pdf)
-        except BuildError as exc:
-            mark_stale(pdf, str(exc))
-            print(f"{pdf.stem}: failed\n{exc}", file=sys.stderr)
-            failed += 1
-            continue
-        print(f"{config.id}: done, {result.pages} pages, {result.seconds:.1f} s")
-    return 1 if failed else 0
-
-
-
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--build"] and len(sys.argv) > 3:
-        sys.exit(_build_main(sys.argv[2:]))
-    sys.exit(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 8000))
