@@ -152,14 +152,60 @@ def test_corrupt_image(pub):
     assert "corrupt" in err.message
 
 
-def test_cli_reports_without_traceback(pub):
-    folder = pub(**{"a.md": "# T {#t}\n\n::: onbekend\nx\n:::\n"})
-    # the CLI discovers only the real publications; call it on the real tree with a bad id
+def test_unknown_publication_id_is_a_usage_error():
     run = subprocess.run([sys.executable, str(ROOT / "build.py"), "build", "bestaat-niet"],
                          capture_output=True, text=True, cwd=ROOT)
-    assert run.returncode == 2 and "unknown publication" in run.stderr
+    assert run.returncode == 2 and "unknown publication bestaat-niet" in run.stderr
     assert "Traceback" not in run.stderr
-    assert folder.exists()
+
+
+def test_every_mistake_of_a_publication_at_once(pub):
+    err = error_of(pub(**{"a.md": "# T {#t}\n\n::: onbekend\nx\n:::\n\nZie [[#nergens]].\n\n"
+                                  "![x](weg.png)\n"}))
+    text = str(err)
+    assert "a.md:3: unknown box `onbekend`" in text
+    assert "a.md:7: cross-reference to unknown anchor `#nergens`" in text
+    assert "a.md:9: image `weg.png` not found" in text
+
+
+def test_footnotes_get_every_check_the_body_gets(pub):
+    err = error_of(pub(**{"a.md": "# T {#t}\n\nTekst.[^1] Meer.[^2]\n\n"
+                                  "[^1]: Zie [[#nergens]].\n[^2]: Een ![beeld](weg.png).\n"}))
+    text = str(err)
+    assert "a.md:5: cross-reference to unknown anchor `#nergens`" in text
+    assert "a.md:6: image `weg.png` not found" in text
+
+
+def test_image_named_with_a_space_and_an_accent(pub):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'
+    doc = build_document(load_config(pub(**{"a.md": "# T {#t}\n\n![k](<beelden/café kaart.svg>)\n",
+                                            "beelden/café kaart.svg": svg}) / "publication.yml"))
+    assert "café kaart.svg" in doc.chapters[0].html
+
+
+@pytest.mark.parametrize("html,hint", [("<br>", "backslash"), ("<b>vet</b>", "**vet**"),
+                                       ("<div align=center>x</div>", "leave it out"),
+                                       ('<img src="a.png">', "![beschrijving]")])
+def test_raw_html_says_what_to_write_instead(pub, html, hint):
+    err = error_of(pub(**{"a.md": f"# T {{#t}}\n\nTekst {html} meer.\n"}))
+    assert err.line == 3 and "raw HTML" in err.message and hint in err.message
+
+
+def test_headings_without_anchor_get_one_from_their_text(pub):
+    doc = build_document(load_config(pub(**{
+        "a.md": "# Wat is competentiemanagement?\n\n## Één stap\n\n## Één stap\n\n"
+                "## Register\n\nZie [[#een-stap-2]] en [[#een-stap]].\n",
+        "b.md": "# Tweede {#een-stap-3}\n"}, **{}) / "publication.yml"))
+    assert doc.chapters[0].id == "wat-is-competentiemanagement"
+    html = str(doc.chapters[0].html)
+    assert 'id="een-stap"' in html and 'id="een-stap-2"' in html
+    assert 'id="register"' not in html and 'id="register-2"' in html   # reserved: templates
+    assert 'href="#een-stap-2"' in html
+
+
+def test_a_second_level_one_heading_says_what_to_do(pub):
+    err = error_of(pub(**{"a.md": "# Een {#een}\n\nTekst.\n\n# Twee\n"}))
+    assert err.line == 5 and "use `## Titel`" in err.message
 
 
 def test_character_missing_from_the_fonts(pub):
@@ -191,8 +237,26 @@ def test_card_text_that_does_not_fit_on_two_pages(pub):
         build_publication(load_config(folder / "publication.yml"), "print",
                           out=folder / "out.pdf")
     assert "does not fit on 2 pages" in info.value.message and "a.md" in info.value.message
+    assert "lines too many" in info.value.message
     assert info.value.line == 8            # the `pages:` rule in publication.yml
     assert not (folder / "out.pdf").exists()
+
+
+def test_card_overflow_names_the_file_the_overflow_comes_from(pub):
+    from trotter.pipeline import build_publication
+
+    tips = "\n".join(f"{n}. **Tip {n}.** Een korte zin." for n in range(1, 11))
+    colophon = "Deze kaart hoort bij een reeks. " + "Nog een zin in het colofon. " * 250
+    yml = CARD_YML.replace("sources:", "colophon: colofon.md\nsources:")
+    folder = pub(yml, **{"a.md": "# TOP 10 {#top}\n\n!include tips.md\n",
+                         "tips.md": tips + "\n", "colofon.md": colophon + "\n"})
+    with pytest.raises(BuildError) as info:
+        build_publication(load_config(folder / "publication.yml"), "print",
+                          out=folder / "out.pdf")
+    message = info.value.message
+    assert "the overflow starts in" in message and "colofon.md; shorten" in message
+    for name in ("a.md", "tips.md", "colofon.md"):
+        assert name in message
 
 
 def test_brochure_that_cannot_reach_a_multiple_of_four(pub):

@@ -140,3 +140,120 @@ def test_low_resolution_image_is_reported(image_folder, tmp_path):
     config = load_config(_publication_with_image(image_folder, (60, 40)))
     with pytest.raises(BuildError, match=r"image at \d+ ppi where placed \(at least 300\)"):
         build_publication(config, "print", out=tmp_path / "foto.pdf")
+
+
+# -- preflight: every colour space and every placement --------------------------------------
+
+def _rule_breaking_pdf(content: bytes, resources: dict) -> bytes:
+    """One A5 page with `content` drawn over `resources` (pypdf objects), for preflight."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(420, 595)
+    stream = DecodedStreamObject()
+    stream.set_data(content)
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    page[NameObject("/Resources")] = DictionaryObject(resources)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _problems(data: bytes) -> list[str]:
+    from trotter.preflight import check_pages
+
+    return check_pages(data, ("148mm", "210mm"), "print").problems
+
+
+def test_preflight_finds_an_rgb_gradient():
+    from pypdf.generic import (ArrayObject, DictionaryObject, FloatObject, NameObject,
+                               NumberObject)
+
+    function = DictionaryObject({NameObject("/FunctionType"): NumberObject(2),
+                                 NameObject("/Domain"): ArrayObject([NumberObject(0),
+                                                                     NumberObject(1)]),
+                                 NameObject("/C0"): ArrayObject([FloatObject(1)] * 3),
+                                 NameObject("/C1"): ArrayObject([FloatObject(0)] * 3),
+                                 NameObject("/N"): NumberObject(1)})
+    shading = DictionaryObject({NameObject("/ShadingType"): NumberObject(2),
+                                NameObject("/ColorSpace"): NameObject("/DeviceRGB"),
+                                NameObject("/Coords"): ArrayObject(
+                                    [NumberObject(v) for v in (0, 0, 100, 0)]),
+                                NameObject("/Function"): function})
+    data = _rule_breaking_pdf(b"/Sh0 sh", {NameObject("/Shading"): DictionaryObject(
+        {NameObject("/Sh0"): shading})})
+    assert "page 1: RGB colour in a shading (gradient)" in _problems(data)
+
+
+@pytest.mark.parametrize("content,resources,expected", [
+    (b"/DeviceRGB cs 1 0 0 sc 0 0 10 10 re f", {}, "RGB colour space selected"),
+    (b"/CalRGB CS 0 0 1 SC", {}, "RGB colour space selected"),
+    (b"/CS0 cs 1 0 0 sc 0 0 10 10 re f", "calrgb", "RGB colour space"),
+])
+def test_preflight_finds_rgb_colour_spaces_selected_with_cs(content, resources, expected):
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject
+
+    if resources == "calrgb":
+        calrgb = ArrayObject([NameObject("/CalRGB"), DictionaryObject(
+            {NameObject("/WhitePoint"): ArrayObject([FloatObject(v) for v in (0.95, 1, 1.09)])})])
+        resources = {NameObject("/ColorSpace"): DictionaryObject({NameObject("/CS0"): calrgb})}
+    problems = _problems(_rule_breaking_pdf(content, resources))
+    assert any(p.startswith("page 1: ") and expected in p for p in problems), problems
+
+
+def test_preflight_measures_images_inside_forms_where_they_are_drawn():
+    """A 150 × 150 px CMYK image in a form that is drawn 1 inch wide: 150 ppi, too low; the
+    same form drawn half an inch wide elsewhere on the page: 300 ppi, fine."""
+    from pypdf.generic import (ArrayObject, DecodedStreamObject, DictionaryObject,
+                               NameObject, NumberObject)
+
+    image = DecodedStreamObject()
+    image.set_data(bytes(150 * 150 * 4))
+    image.update({NameObject("/Type"): NameObject("/XObject"),
+                  NameObject("/Subtype"): NameObject("/Image"),
+                  NameObject("/Width"): NumberObject(150), NameObject("/Height"): NumberObject(150),
+                  NameObject("/ColorSpace"): NameObject("/DeviceCMYK"),
+                  NameObject("/BitsPerComponent"): NumberObject(8)})
+    form = DecodedStreamObject()
+    form.set_data(b"q 1 0 0 1 0 0 cm /Im0 Do Q")
+    form.update({NameObject("/Type"): NameObject("/XObject"),
+                 NameObject("/Subtype"): NameObject("/Form"),
+                 NameObject("/BBox"): ArrayObject([NumberObject(v) for v in (0, 0, 1, 1)]),
+                 NameObject("/Resources"): DictionaryObject({NameObject("/XObject"):
+                     DictionaryObject({NameObject("/Im0"): image})})})
+    resources = {NameObject("/XObject"): DictionaryObject({NameObject("/Fm0"): form})}
+    big = _problems(_rule_breaking_pdf(b"q 72 0 0 72 50 50 cm /Fm0 Do Q", resources))
+    assert "page 1: image at 150 ppi where placed (at least 300)" in big
+    small = _problems(_rule_breaking_pdf(b"q 36 0 0 36 50 50 cm /Fm0 Do Q", resources))
+    assert not any("ppi" in p for p in small), small
+
+
+# -- SVG colours for print ----------------------------------------------------------------------
+
+def test_svg_colours_converted_where_svg_has_colours():
+    from trotter.pdf import svg_to_cmyk
+
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+           b'<style>.a { fill: rgb(255, 0, 0); stroke: #fff }</style>'
+           b'<linearGradient id="facade"><stop offset="0" stop-color="navy"/></linearGradient>'
+           b'<rect fill="url(#facade)" stroke="#c0ffee" width="4" height="4"/>'
+           b'<use xlink:href="#c0ffee"/><circle style="fill: #abc; opacity: 0.5" r="2"/>'
+           b'<path fill="none" d="M0 0"/></svg>')
+    out = svg_to_cmyk(svg).decode()
+    assert 'fill="url(#facade)"' in out and 'href="#c0ffee"' in out     # references alone
+    assert 'stroke="device-cmyk(' in out                                # a hex colour
+    assert 'stop-color="device-cmyk(' in out                            # a named colour
+    assert "fill:device-cmyk(" in out.replace(" ", "") and "opacity: 0.5" in out   # style
+    assert "rgb(" not in out and "#fff" not in out                      # the <style> sheet
+    assert 'fill="none"' in out
+
+
+def test_upper_case_svg_suffix_is_converted_too(tmp_path):
+    from trotter.pdf import RestrictedFetcher
+
+    icon = tmp_path / "ICOON.SVG"
+    icon.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><rect fill="#ff0000"/></svg>')
+    fetched = RestrictedFetcher(allowed_roots=[tmp_path], cmyk_svg=True).fetch(icon.as_uri())
+    body = fetched.read()
+    assert b"device-cmyk" in body and b"#ff0000" not in body

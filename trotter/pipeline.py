@@ -81,6 +81,8 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
             laid = layout.run(doc, variant, version, date, inputs,        # 3. HTML per unit
                               whole or variant == "screen", clock)        # 4. layout + PDF
             pages = sum(len(u.pages) for u in laid)                       #    + page rules
+            if config.pages.get("exact") and pages > config.pages["exact"]:
+                raise _overflow(config, laid, inputs)
             finishing.check_page_rules(config, pages)
             data = finishing.finish([u.pdf for u in laid], variant, layout.date)  # 5.
             clock.lap("finishing")
@@ -235,6 +237,42 @@ class _Layout:
                       self.config.path, self.memory)
         self.inputs = [row for unit in laid for row in unit.inputs]
         return laid
+
+
+def _overflow(config: PublicationConfig, laid, inputs) -> BuildError:
+    """Text that does not fit on the exact number of pages: by how much, every file on the
+    publication, and the one where the overflowing text comes from."""
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    exact, texts = config.pages["exact"], []
+    for unit in laid:
+        texts += [page.extract_text() or "" for page in PdfReader(io.BytesIO(unit.pdf)).pages]
+    over = [line.strip() for text in texts[exact:] for line in text.splitlines()
+            if line.strip()]
+    files = [deps.absolute(name) for name in inputs.files if name.endswith(".md")]
+    shown = [deps.shown(f) for f in files]
+
+    def words(text: str) -> str:
+        return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("-\n", "")).strip()
+
+    source = None
+    for line in over:                     # the first overflowing line found in a source
+        needle = words(line)[:40]
+        if len(needle) < 12:
+            continue
+        source = next((deps.shown(f) for f in files
+                       if needle in words(f.read_text(encoding="utf-8", errors="replace"))),
+                      None)
+        if source:
+            break
+    where = f"; the overflow starts in {source}" if source else ""
+    return BuildError(
+        f"the text does not fit on {exact} pages: it needs {len(texts)}, about {len(over)} "
+        f"lines too many{where}; shorten one of {', '.join(shown)}",
+        config.path, config.lines.get("pages"))
 
 
 def _page_checks(laid, preflight):

@@ -214,6 +214,8 @@ def _check_colour(page, number: int, report: Report, seen: set[int]) -> None:
 def _colour_space_is_rgb(cs) -> bool:
     cs = cs.get_object() if hasattr(cs, "get_object") else cs
     if isinstance(cs, list) and cs:
+        if str(cs[0]) in ("/CalRGB", "/DeviceRGB"):
+            return True
         if str(cs[0]) == "/ICCBased":
             return int(cs[1].get_object().get("/N", 0)) == 3
         if str(cs[0]) in ("/Indexed", "/Separation", "/DeviceN"):
@@ -232,41 +234,83 @@ CMYK_OP = re.compile(rb"(?<![\w.])" + rb"\s+".join([NUMBER] * 4) + rb"\s+(?:k|K|
 RGB_OP = re.compile(rb"(?<![\w.])" + rb"\s+".join([NUMBER] * 3) + rb"\s+(?:rg|RG)(?!\w)")
 
 
+RGB_SPACE_OP = re.compile(rb"/(?:DeviceRGB|CalRGB)\s+(?:cs|CS)(?!\w)")
+SPACE_OP = re.compile(rb"/([^\s/\[\]<>()]+)\s+(?:cs|CS)(?!\w)")
+
+
 def _scan(contents, resources, number: int, report: Report, seen: set, ctm, page) -> None:
-    """Colour and ink from the raw content stream (fast); the operators are parsed only
-    where images are placed, to know their size on the page."""
+    """Colour and ink of one content stream (a page's or a form's), from its raw bytes (fast);
+    the operators are parsed only where images are placed — directly or in forms — to know
+    the transform in force where each image is drawn, and so its resolution."""
     if contents is None:
         return
     resources = resources.get_object() if resources else {}
-    for cs in (resources.get("/ColorSpace") or {}).values():
+    data = contents.get_data() if hasattr(contents, "get_data") else b""
+    first_time = id(contents) not in seen
+    seen.add(id(contents))
+    if first_time:
+        _scan_colour(data, resources, number, report)
+    xobjects = {name: x.get_object() for name, x in (resources.get("/XObject") or {}).items()}
+    if any(_holds_images(x, set()) for x in xobjects.values()):
+        _place_images(contents, resources, xobjects, number, report, ctm, page, seen)
+    else:
+        for xobject in xobjects.values():
+            if xobject.get("/Subtype") == "/Form" and id(xobject) not in seen:
+                _scan(xobject, xobject.get("/Resources"), number, report, seen, ctm, page)
+
+
+def _scan_colour(data: bytes, resources, number: int, report: Report) -> None:
+    spaces = resources.get("/ColorSpace") or {}
+    for cs in spaces.values():
         if _colour_space_is_rgb(cs):
             report.add(number, "DeviceRGB colour space in the page resources")
             break
-    data = contents.get_data() if hasattr(contents, "get_data") else b""
     if RGB_OP.search(data):
         report.add(number, "RGB colour in a content stream")
+    if RGB_SPACE_OP.search(data):
+        report.add(number, "RGB colour space selected in a content stream (cs/CS)")
+    for match in SPACE_OP.finditer(data):
+        name = "/" + match.group(1).decode("latin-1")
+        if name in spaces and _colour_space_is_rgb(spaces[name]):
+            report.add(number, f"RGB colour space {name} selected in a content stream")
+            break
     for match in CMYK_OP.finditer(data):
         ink = sum(float(v) for v in match.groups()) * 100
         report.max_ink = max(report.max_ink, ink)
         if ink > MAX_INK + 0.5:
             report.add(number, f"total ink {ink:.0f} % (at most {MAX_INK:.0f} %)")
             break
-    xobjects = {name: x.get_object() for name, x in (resources.get("/XObject") or {}).items()}
-    for xobject in xobjects.values():
-        group = xobject.get("/Group")
+    shadings = dict(resources.get("/Shading") or {})
+    for pattern in (resources.get("/Pattern") or {}).values():
+        pattern = pattern.get_object()
+        if pattern.get("/Shading") is not None:
+            shadings[id(pattern)] = pattern["/Shading"]
+    for shading in shadings.values():
+        shading = shading.get_object()
+        if _colour_space_is_rgb(shading.get("/ColorSpace", "")):
+            report.add(number, "RGB colour in a shading (gradient)")
+            break
+    for xobject in (resources.get("/XObject") or {}).values():
+        group = xobject.get_object().get("/Group")
         if group and "RGB" in str(group.get_object().get("/CS", "")):
             report.add(number, "transparency group in DeviceRGB")
-    if any(x.get("/Subtype") == "/Image" for x in xobjects.values()):
-        _place_images(contents, xobjects, number, report, ctm, page)
-    for xobject in xobjects.values():
-        if xobject.get("/Subtype") == "/Form" and id(xobject) not in seen:
-            seen.add(id(xobject))
-            matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
-            _scan(xobject, xobject.get("/Resources"), number, report, seen,
-                  _multiply(matrix, ctm), page)
 
 
-def _place_images(contents, xobjects: dict, number: int, report: Report, ctm, page) -> None:
+def _holds_images(xobject, visiting: set) -> bool:
+    """An image, or a form that draws one (at any depth)."""
+    if xobject.get("/Subtype") == "/Image":
+        return True
+    if xobject.get("/Subtype") != "/Form" or id(xobject) in visiting:
+        return False
+    visiting.add(id(xobject))
+    resources = (xobject.get("/Resources") or {})
+    resources = resources.get_object() if hasattr(resources, "get_object") else resources
+    return any(_holds_images(x.get_object(), visiting)
+               for x in (resources.get("/XObject") or {}).values())
+
+
+def _place_images(contents, resources, xobjects: dict, number: int, report: Report, ctm,
+                  page, seen: set) -> None:
     stack = []
     for operands, operator in ContentStream(contents, page.pdf).operations:
         if operator == b"q":
@@ -279,6 +323,10 @@ def _place_images(contents, xobjects: dict, number: int, report: Report, ctm, pa
             xobject = xobjects[operands[0]]
             if xobject.get("/Subtype") == "/Image":
                 _check_image(xobject, ctm, number, report)
+            elif xobject.get("/Subtype") == "/Form":
+                matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
+                _scan(xobject, xobject.get("/Resources"), number, report, seen,
+                      _multiply(matrix, ctm), page)
 
 
 def _check_image(image, ctm, number: int, report: Report) -> None:
