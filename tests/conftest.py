@@ -1,6 +1,36 @@
+"""Test setup: the repository on sys.path, and no silent skips in CI.
+
+A test skipped for a missing tool (hunspell-nl, Chromium, qpdf, git, actionlint, …) is a
+test that did not run: with `CI` set (GitHub Actions, .ci/run), any skip fails the run.
+`make test` installs what the tests need, so a skip means an install step is missing.
+"""
+
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _skipped and os.environ.get("CI") and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _skipped and os.environ.get("CI"):
+        terminalreporter.write_line(
+            f"CI: {len(_skipped)} test(s) skipped, which fails the run (install what they "
+            "need):", red=True)
+        for line in _skipped:
+            terminalreporter.write_line(f"  {line}", red=True)
