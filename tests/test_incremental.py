@@ -6,6 +6,7 @@ input and ask the real `build.py` which publications it would rebuild.
 """
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -370,3 +371,54 @@ def test_watch_rebuilds_on_save(repo):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     assert proc.returncode is not None
+
+
+def test_new_cahier_builds_without_any_other_change(repo):
+    made = subprocess.run(BUILD + ["new", "cahier", "de-haven", "--title", "Haven & Co"],
+                          cwd=repo, capture_output=True, text=True)
+    folder = repo / "cahiers" / "03-de-haven"
+    try:
+        assert made.returncode == 0, made.stderr
+        assert "cahiers/03-de-haven/" in made.stdout and "build.py check cahier-03" in made.stdout
+        assert {p.name for p in folder.iterdir()} == {"publication.yml", "cahier.md",
+                                                      "formulier.md", "colofon.md"}
+        run = subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True, text=True)
+        assert run.returncode == 0 and "cahier-03: done" in run.stdout, run.stderr
+        assert "Haven & Co" in (repo / "cahiers" / "03-de-haven" / "publication.yml").read_text()
+        again = subprocess.run(BUILD + ["new", "cahier", "de-haven", "--title", "X"], cwd=repo,
+                               capture_output=True, text=True)
+        assert again.returncode == 1 and "exists already" in again.stderr
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True)
+
+
+def test_check_reports_every_mistake_of_every_publication_at_once(repo):
+    a, b = repo / "cahiers" / "01-a" / "tekst.md", repo / "cahiers" / "02-b" / "tekst.md"
+    css = repo / "styles" / "cahier.css"
+    originals = {p: p.read_bytes() for p in (a, b, css)}
+    try:
+        a.write_text(a.read_text() + "\n::: onbekend\nx\n:::\n\nZie [[#nergens]].\n")
+        b.write_text(b.read_text() + "\n<br>\n")
+        css.write_text(css.read_text() + "\n.x { colr: red; }\n")
+        run = subprocess.run(BUILD + ["check", "--no-spelling"], cwd=repo, capture_output=True,
+                             text=True)
+        assert run.returncode == 1
+        lines = run.stdout.splitlines()
+        assert any(re.match(r"cahiers/01-a/tekst\.md:\d+: unknown box `onbekend`", l)
+                   for l in lines), lines
+        assert any(re.match(r"cahiers/01-a/tekst\.md:\d+: cross-reference to unknown anchor",
+                            l) for l in lines), lines
+        assert any(re.match(r"cahiers/02-b/tekst\.md:\d+: raw HTML `<br>`", l) for l in lines)
+        assert any(re.match(r"styles/cahier\.css:\d+:\d+: unknown property `colr`", l)
+                   for l in lines), lines
+        assert "dist" not in run.stdout
+        warned = subprocess.run(BUILD + ["build", "b", "--strict"], cwd=repo,
+                                capture_output=True, text=True)
+        assert warned.returncode == 1 and "error: styles/cahier.css:" in warned.stderr
+    finally:
+        for path, data in originals.items():
+            path.write_bytes(data)
+    run = subprocess.run(BUILD + ["check", "--no-spelling"], cwd=repo, capture_output=True,
+                         text=True)
+    assert run.returncode == 0 and run.stdout == ""

@@ -1,16 +1,18 @@
 """Dutch spelling: every word of the sources is known to hunspell (nl_BE) or the word list."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from spelling import unknown
+from trotter import spelling
 
-pytestmark = pytest.mark.skipif(
-    not shutil.which("hunspell") or not Path("/usr/share/hunspell/nl_BE.dic").exists(),
-    reason="hunspell-nl not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(not spelling.available(),
+                                reason="hunspell-nl not installed (make test installs it)")
 
 
 def test_no_unknown_words():
-    assert unknown() == []
+    assert spelling.unknown() == []
+
+
+def test_an_unknown_word_is_found_where_it_stands(tmp_path):
+    text = tmp_path / "a.md"
+    text.write_text("---\nintro: Een inleiding.\n---\n# Titel {#t}\n\nEen zin met kwispeldoodle.\n")
+    assert spelling.findings([text]) == [(text, 6, "kwispeldoodle")]

@@ -76,7 +76,9 @@ def main():
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: number of CPUs).")
 @click.option("-v", "--verbose", is_flag=True, help="Say why each publication is built.")
-def build(ids, variant, force, jobs, verbose):
+@click.option("--strict", is_flag=True,
+              help="Fail on stylesheet problems instead of warning (CI and releases).")
+def build(ids, variant, force, jobs, verbose, strict):
     """Build publications (default: all) into dist/<variant>/<id>.pdf.
 
     IDS are publication ids (book, brochure, card, cahier-01, ...) or `cahiers`. Only
@@ -86,6 +88,8 @@ def build(ids, variant, force, jobs, verbose):
     from .runner import Locked, build_lock, interrupt_on_terminate, run_builds, write_log
 
     entries = _entries(ids)
+    if _stylesheet_problems(entries, strict):
+        sys.exit(1)
     try:
         with interrupt_on_terminate(), build_lock("build"):
             outcome = run_builds(entries, variant, jobs=jobs, force=force, echo=click.echo,
@@ -109,6 +113,80 @@ def build(ids, variant, force, jobs, verbose):
         sys.exit(3)
     if outcome.failed:
         sys.exit(1)
+
+
+def _stylesheet_problems(entries, strict: bool) -> bool:
+    """Print what the stylesheets of `entries` have that WeasyPrint would ignore; True when
+    that must stop the build (`strict`)."""
+    from .stylecheck import check_stylesheets
+
+    names = sorted({_stylesheet_of(e) for e in entries} - {None})
+    problems = check_stylesheets(names)
+    for problem in problems:
+        click.echo(f"{'error' if strict else 'warning'}: {problem}", err=True)
+    if problems and strict:
+        click.echo(f"{len(problems)} stylesheet problems (--strict): nothing was built",
+                   err=True)
+    return bool(problems) and strict
+
+
+def _stylesheet_of(entry) -> str | None:
+    if entry.error is not None:
+        return None
+    return load_config(entry.path).stylesheet
+
+
+@main.command("check")
+@click.argument("ids", nargs=-1)
+@click.option("--no-spelling", is_flag=True, help="Leave the spelling out.")
+def check_(ids, no_spelling):
+    """Check the sources (default: all publications) without laying anything out: every
+    mistake at once as `path:line: message`, the stylesheets, and the spelling when
+    hunspell-nl is installed. Exit 1 when anything is found. Fit for a pre-commit hook."""
+    import time
+
+    from .check import check
+
+    started = time.perf_counter()
+    entries = _entries(ids)
+    problems = check(entries, spelling=not no_spelling)
+    for problem in problems:
+        click.echo(str(problem))
+    files = len({p.path for p in problems})
+    summary = (f"{len(problems)} problems in {files} files" if problems else "no problems")
+    click.echo(f"{summary} ({len(entries)} publications, "
+               f"{time.perf_counter() - started:.2f} s)", err=True)
+    sys.exit(1 if problems else 0)
+
+
+@main.group()
+def new():
+    """Start a new publication from a skeleton that builds at once."""
+
+
+@new.command("cahier")
+@click.argument("name")
+@click.option("--title", required=True, help="The cahier's title (the organisation).")
+@click.option("--subtitle", default=None, help="One line under the title on the cover.")
+def new_cahier(name, title, subtitle):
+    """Create cahiers/NN-NAME/ with the next number of the series."""
+    from .scaffold import new_cahier as create
+
+    try:
+        folder = create(name, title, subtitle)
+    except BuildError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    shown = folder.relative_to(ROOT)
+    pub_id = f"cahier-{shown.name.split('-', 1)[0]}"
+    click.echo(f"created {shown}/: publication.yml, cahier.md, formulier.md, colofon.md\n"
+               f"next:\n"
+               f"  1. write the case in {shown}/cahier.md (each section says what belongs "
+               "there)\n"
+               f"  2. put its working document in {shown}/formulier.md\n"
+               f"  3. set the subtitle and summary in {shown}/publication.yml\n"
+               f"  4. `build.py check {pub_id}` for mistakes, `make` (or `build.py build "
+               f"{pub_id}`) for the PDF in dist/print/{pub_id}.pdf")
 
 
 @main.command()

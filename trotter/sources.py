@@ -245,7 +245,8 @@ def series_members(config: PublicationConfig, root: Path = ROOT) -> list[dict]:
                           [p for p in found if p.parent.parent == root / "cahiers"])
     for path in found:
         try:
-            data = yaml.safe_load(read_text(path)) if path != config.path else config.data
+            data = (yaml.load(read_text(path), Loader=SafeLoader) if path != config.path
+                    else config.data)
         except (BuildError, yaml.YAMLError):
             continue
         if isinstance(data, dict) and data.get("series") == series:

@@ -1,0 +1,88 @@
+"""`build.py check`: the source stages only — every mistake of every publication at once.
+
+Reads each publication.yml and its Markdown into the document model (no WeasyPrint, no
+layout), checks the stylesheets (stylecheck.py), and, when hunspell-nl is there, the
+spelling. Reports one `path:line: message` per mistake, sorted by file and line, as
+compilers do, so an editor's "problems" pane and a pre-commit hook can read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import ROOT
+from .errors import BuildError, BuildErrors
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    message: str
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        if self.line and self.column:
+            where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+def _shown(path) -> str:
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def from_error(error: BuildError) -> list[Problem]:
+    errors = error.errors if isinstance(error, BuildErrors) else [error]
+    return [Problem(_shown(e.path) if e.path else "", e.line, e.message) for e in errors]
+
+
+def check(entries, spelling: bool = True, styles: bool = True) -> list[Problem]:
+    """Every mistake in the sources of `entries` (runner.Entry), sorted by place."""
+    from .deps import recording
+    from .model import build_document
+    from .sources import load_config
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import spelling as hunspell
+
+    problems: list[Problem] = []
+    markdown: set[Path] = set()
+    stylesheets: set[str] = set()
+    spell = spelling and hunspell.available()
+    early: list[Path] = []
+    background = ThreadPoolExecutor(max_workers=1)
+    if spell:       # hunspell runs beside the model on the Markdown in the folders named
+        folders = {e.path.parent for e in entries}
+        early = [p for p in hunspell.sources() if any(p.is_relative_to(f) for f in folders)]
+        spelled = background.submit(hunspell.findings, early)
+    for entry in entries:
+        if entry.error is not None:
+            problems += from_error(entry.error)
+            continue
+        with recording() as read:                  # the Markdown files it really reads
+            try:
+                config = load_config(entry.path)
+                stylesheets.add(config.stylesheet)
+                build_document(config)
+            except BuildError as exc:
+                problems += from_error(exc)
+        markdown.update(p for p in read.paths() if p.suffix == ".md")
+    if styles:
+        from .stylecheck import check_stylesheets
+
+        problems += check_stylesheets(sorted(stylesheets))
+    if spell:
+        found = [f for f in spelled.result() if f[0] in markdown]
+        found += hunspell.findings(sorted(markdown - set(early)))   # included from elsewhere
+        for path, line, word in found:
+            problems.append(Problem(_shown(path), line, f"spelling: unknown word `{word}` "
+                                    f"(right? add it to {_shown(hunspell.WORDLIST)})"))
+    background.shutdown()
+    return sorted(set(problems), key=lambda p: (p.path, p.line or 0, p.column or 0, p.message))

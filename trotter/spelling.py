@@ -1,0 +1,76 @@
+"""Dutch spelling of the sources: hunspell (nl_BE) and the project's word list
+(tests/wordlist.nl.txt: names, abbreviations, sector terms, valid compounds).
+
+`findings(paths)` gives `(path, line, word)` for every unknown word where it stands;
+`build.py check` reports them as `path:line: …`; `python -m trotter.spelling` prints the
+unknown words of all sources, one per line.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORDLIST = ROOT / "tests" / "wordlist.nl.txt"
+DICTIONARY = Path("/usr/share/hunspell/nl_BE.dic")
+FOLDERS = ("book", "brochure", "card", "cahiers")
+MARKUP = [
+    (re.compile(r"^---\n.*?\n---\n", re.S), ""),          # front matter keys
+    (re.compile(r"\{#[^}]*\}|\[\[#[^\]]*\]\]|\[\^[^\]]*\]:?"), " "),
+    (re.compile(r"\{\{([^|}]*)\|[^}]*\}\}"), r"\1"),
+    (re.compile(r"^(:::.*|!include .*|\|[-| :]+\|)$", re.M), " "),
+    (re.compile(r"\]\([^)]*\)"), "] "),
+]
+WORD = re.compile(r"[A-Za-zÀ-ÿĳĲ][A-Za-zÀ-ÿĳĲ'’-]*[A-Za-zÀ-ÿĳĲ]|[A-Za-zÀ-ÿ]")
+
+
+def plain(text: str) -> str:
+    """The text of a Markdown file without our markup, line for line."""
+    if text.startswith("---\n"):
+        head, _, body = text[4:].partition("\n---\n")
+        values = [" ".join(re.findall(r":\s*(.*)", line)) for line in head.splitlines()]
+        text = "\n" + "\n".join(values) + "\n\n" + body     # the same line numbers
+    for pattern, repl in MARKUP[1:]:
+        text = pattern.sub(lambda m: repl if "\\" not in repl else m.expand(repl), text)
+    return text
+
+
+def sources() -> list[Path]:
+    return sorted(p for folder in FOLDERS for p in (ROOT / folder).rglob("*.md"))
+
+
+def available() -> bool:
+    return bool(shutil.which("hunspell")) and DICTIONARY.exists()
+
+
+def unknown(paths=None) -> list[str]:
+    """The words of `paths` (default: all sources) hunspell and the word list do not know."""
+    found = set()
+    for path in paths or sources():
+        found.update(WORD.findall(plain(path.read_text(encoding="utf-8"))))
+    run = subprocess.run(["hunspell", "-d", "nl_BE", "-p", str(WORDLIST), "-l"],
+                         input="\n".join(sorted(found)), capture_output=True, text=True,
+                         check=True)
+    # a compound split at its hyphen ("peter- en meterschap") leaves halves hunspell checks
+    return sorted({w for w in run.stdout.split() if w})
+
+
+def findings(paths) -> list[tuple[Path, int, str]]:
+    """(path, line, word) for every unknown word, where it stands."""
+    paths = list(paths)
+    bad = set(unknown(paths)) if paths else set()
+    found = []
+    for path in paths:
+        for number, line in enumerate(plain(path.read_text(encoding="utf-8")).splitlines(), 1):
+            for word in WORD.findall(line):
+                if word in bad:
+                    found.append((path, number, word))
+    return found
+
+
+if __name__ == "__main__":
+    if not available():
+        sys.exit("hunspell-nl is not installed: apt-get install hunspell hunspell-nl")
+    print("\n".join(unknown()))
