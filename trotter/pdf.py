@@ -162,14 +162,17 @@ def _convert_stylesheet(css: str) -> str:
 
 def svg_to_cmyk(svg: bytes) -> bytes:
     """Print variant: the colours of an SVG as `device-cmyk()`, where SVG has colours: the
-    presentation attributes, `style` declarations and `<style>` sheets. References
-    (`url(#verloop)`, `href="#c0ffee"`) and other text are left alone."""
+    presentation attributes, `style` declarations and `<style>` sheets, and the default fill
+    (black) as CMYK black. References (`url(#verloop)`, `href="#c0ffee"`) and other text are
+    left alone."""
     ET.register_namespace("", SVG_NS)
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     try:
         root = ET.fromstring(svg)
     except ET.ParseError:
         return svg                      # WeasyPrint reports an unreadable SVG itself
+    if "fill" not in root.attrib:           # SVG's default fill is black: CMYK black
+        root.set("fill", "device-cmyk(0 0 0 1)")
     for element in root.iter():
         for name, value in list(element.attrib.items()):
             if name in COLOUR_PROPERTIES and cmyk(value):
