@@ -69,7 +69,7 @@ def preview(tmp_path_factory):
     repo = scratch_repository(tmp_path_factory.mktemp("serve"))
     server = Server(repo)
     try:
-        state = wait_until(server, lambda st: st["generation"] >= 1)
+        state = wait_until(server, lambda st: st["round"] >= 1)
         assert state["ok"], state
         yield server, repo / "book", repo / "dist" / "print"
     finally:
@@ -84,9 +84,9 @@ def source(preview):
     original = path.read_text(encoding="utf-8")
     yield path
     if path.read_text(encoding="utf-8") != original:
-        generation = server.state()["generation"]
+        generation = server.state()["round"]
         path.write_text(original, encoding="utf-8")
-        wait_until(server, lambda st: st["generation"] > generation and st["ok"])
+        wait_until(server, lambda st: st["round"] > generation and st["ok"])
 
 
 def wait_until(server, condition, timeout=90):
@@ -116,7 +116,7 @@ def page_with(pdf: Path, text: str) -> int:
 def test_page_lists_the_publication_and_its_spreads(preview):
     server, _, out = preview
     pages = len(PdfReader(out / "sample.pdf").pages)
-    status, kind, body = get(server, "/")
+    status, kind, body = get(server, "/?pub=sample")
     html = body.decode()
     assert status == 200 and kind.startswith("text/html")
     assert "Proefreis" in html and "?pub=sample" in html
@@ -124,6 +124,32 @@ def test_page_lists_the_publication_and_its_spreads(preview):
     assert "/page/sample/1.png?" in html and "side=right" in html
     state = server.state()
     assert state["ok"] and state["generation"] >= 1
+
+
+def test_the_specimen_is_the_first_entry(preview):
+    server, _, _ = preview
+    html = get(server, "/")[2].decode()
+    assert "Specimen · Proefreis" in html and "?pub=specimen-sample" in html
+    assert html.index("specimen-sample") < html.index("?pub=sample'")
+    assert "class='page'" in html
+
+
+def test_a_saved_stylesheet_shows_in_the_specimen_first(preview):
+    server, folder, out = preview
+    repo = folder.parent
+    tokens = repo / "styles" / "tokens.css"
+    original = tokens.read_text(encoding="utf-8")
+    round_ = server.state()["round"]
+    try:
+        tokens.write_text(original.replace("--c-accent: device-cmyk(0 0.38 0.92 0);",
+                                           "--c-accent: device-cmyk(0 0.60 0.92 0);"))
+        wait_until(server, lambda st: st["round"] > round_ and st["ok"])
+        specimen = repo / "dist" / "specimen" / "specimen-sample.pdf"
+        assert specimen.stat().st_mtime_ns < (out / "sample.pdf").stat().st_mtime_ns
+    finally:
+        round_ = server.state()["round"]
+        tokens.write_text(original)
+        wait_until(server, lambda st: st["round"] > round_ and st["ok"])
 
 
 def test_page_images_are_pngs_at_screen_resolution(preview):
@@ -149,19 +175,19 @@ def test_events_stream_sends_the_state(preview):
 
 def test_build_error_shows_file_and_line_and_the_server_keeps_running(preview, source):
     server, _, _ = preview
-    generation = server.state()["generation"]
+    generation = server.state()["round"]
     source.write_text(source.read_text(encoding="utf-8").replace("::: aanrader", "::: onbekend"),
                       encoding="utf-8")
-    state = wait_until(server, lambda st: st["generation"] > generation and not st["ok"])
+    state = wait_until(server, lambda st: st["round"] > generation and not st["ok"])
     assert "sample" in state["failed"]
-    html = get(server, "/")[2].decode()
+    html = get(server, "/?pub=sample")[2].decode()
     assert "Build failed" in html
     assert "book/hoofdstuk.md:7</code> unknown box `onbekend`" in html
     assert "class='page'" not in html                     # no stale pages
     source.write_text(source.read_text(encoding="utf-8").replace("::: onbekend", "::: aanrader"),
                       encoding="utf-8")
     wait_until(server, lambda st: st["ok"])
-    assert "class='page'" in get(server, "/")[2].decode()
+    assert "class='page'" in get(server, "/?pub=sample")[2].decode()
 
 
 class Chromium:
@@ -313,12 +339,12 @@ def test_browser_shows_the_new_page_after_a_save(preview, source, tmp_path):
         browser.call("Page.navigate", url=server.url + "?pub=sample")
         before = browser.wait_for(SHOWN % number)
         browser.evaluate("window.notReloaded = true")
-        generation = server.state()["generation"]
+        generation = server.state()["round"]
 
         source.write_text(source.read_text(encoding="utf-8").replace(
             "kiest bewust een route.", "kiest bewust een andere, veel langere route."),
             encoding="utf-8")
-        wait_until(server, lambda st: st["generation"] > generation and st["ok"])
+        wait_until(server, lambda st: st["round"] > generation and st["ok"])
         after = browser.wait_for(
             f"(() => {{ const s = {SHOWN % number}; "
             f"return s && s.src !== {json.dumps(before['src'])} && s; }})()")

@@ -159,6 +159,34 @@ def check_(ids, no_spelling):
     sys.exit(1 if problems else 0)
 
 
+@main.command()
+@click.argument("ids", nargs=-1)
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: number of CPUs).")
+def specimen(ids, jobs):
+    """Every component of the house style once, with the styles of each publication named
+    (default: one of every kind), and the token sheet: dist/specimen/specimen-<id>.pdf."""
+    from .runner import Locked, build_lock, interrupt_on_terminate, run_builds, write_log
+    from .specimen import entries as specimen_entries
+
+    _entries(ids)                                # unknown ids: a usage error
+    try:
+        with interrupt_on_terminate(), build_lock("specimen"):
+            built = specimen_entries(ids)
+            _stylesheet_problems(built, strict=False)
+            outcome = run_builds(built, "print", jobs=jobs, echo=click.echo,
+                                 echo_err=lambda m: click.echo(m, err=True))
+    except Locked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    if outcome.internal:
+        write_log(outcome)
+        click.echo(f"internal error (traceback in {LOG.relative_to(ROOT)})", err=True)
+    sys.exit(3 if outcome.internal else 1 if outcome.failed else 0)
+
+
 @main.group()
 def new():
     """Start a new publication from a skeleton that builds at once."""

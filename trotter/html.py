@@ -67,6 +67,20 @@ class Units:
         return self.only is None or name in self.only
 
 
+class _Design:
+    """`design.colours()`, `design.type_scale()` in templates: the tokens (the specimen)."""
+
+    def colours(self):
+        from .tokens import colours
+
+        return colours()
+
+    def type_scale(self):
+        from .tokens import type_scale
+
+        return type_scale()
+
+
 def render_html(doc: Document, variant: str, source_date: int, extra_pages: int = 0,
                 version: str | None = None, only: str | None = None) -> str:
     return render_units(doc, variant, source_date, extra_pages, version, only)[0]
@@ -89,5 +103,6 @@ def render_units(doc: Document, variant: str, source_date: int, extra_pages: int
         pub=config.data, doc=doc, variant=variant, kind=config.kind,
         stylesheets=stylesheets(config, variant), font_css=page_css,
         date_iso=NEUTRAL_DATE, year=year, extra_pages=extra_pages, version=version,
-        unit=units, hidden=lambda shown: Markup("") if shown else Markup(" hidden"))
+        unit=units, hidden=lambda shown: Markup("") if shown else Markup(" hidden"),
+        design=_Design())
     return html, units.names

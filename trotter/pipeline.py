@@ -93,7 +93,7 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
                 raise BuildError("preflight failed:\n  " + "\n  ".join(problems), config.path)
             clock.lap("preflight")
             atomic_write(out, data)
-            if variant == "print":                                        # 7. imposition
+            if variant == "print" and config.data.get("imposition", True):  # 7. imposition
                 from .impose import imposed
 
                 sheets = imposed(config.kind, data)

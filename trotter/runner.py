@@ -57,6 +57,10 @@ class Entry:
     title: str = ""
     size: int = 0
     error: BuildError | None = None
+    out: Path | None = None          # where the print PDF goes, when not dist/print/<id>.pdf
+
+    def output(self, variant: str) -> Path:
+        return self.out if self.out and variant == "print" else output_path(self.id, variant)
 
 
 def catalog(root: Path = ROOT) -> list[Entry]:
@@ -205,7 +209,7 @@ def plan(entries: list[Entry], variant: str, force: bool = False):
             todo.append((entry, str(entry.error)))
             continue
         reason = "forced" if force else deps.why_stale(
-            cached.get(entry.id), output_path(entry.id, variant), settings, packages,
+            cached.get(entry.id), entry.output(variant), settings, packages,
             dates.get(entry.id))
         (todo.append((entry, reason)) if reason else current.append(entry))
     return current, todo
@@ -220,7 +224,7 @@ def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = 
     outcome = Outcome()
     current, todo = plan(entries, variant, force)
     for entry in current:
-        echo(f"{entry.id}: up to date -> {_shown(output_path(entry.id, variant))}")
+        echo(f"{entry.id}: up to date -> {_shown(entry.output(variant))}")
         outcome.up_to_date.append(entry.id)
     if not todo:
         return outcome
@@ -233,7 +237,8 @@ def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = 
         if entry.error is None:
             deps.forget(entry.id, variant)             # never outlives the PDF it vouched for
             progress.line(f"{entry.id}: building" + (f" ({reason})" if verbose else ""))
-        tasks.append(Task(entry, variant, force=force, first=entry.id == first))
+        tasks.append(Task(entry, variant, out=entry.output(variant), force=force,
+                          first=entry.id == first))
     for task, result in run_tasks(tasks, jobs, pool):
         _report(task.entry, result, variant, progress, outcome, echo_err, settings, packages)
     outcome.seconds = time.perf_counter() - started
@@ -301,7 +306,7 @@ def _build_one(task: Task, pool):
 def _report(entry: Entry, result, variant: str, progress: Progress, outcome: Outcome,
             echo_err, settings: dict, packages: dict) -> None:
     status, value = result
-    out = output_path(entry.id, variant)
+    out = entry.output(variant)
     if status == "done":
         deps.store(entry.id, variant, value.inputs, value.output, value.pages, value.date,
                    settings, packages)

@@ -53,7 +53,8 @@ class Publication:
 
 @dataclass
 class BuildState:
-    generation: int = 0             # number of finished builds
+    generation: int = 0             # number of refreshes (the specimens, then the rest)
+    round: int = 0                  # number of finished builds (specimens and publications)
     building: bool = False
     waiting: bool = False           # for another build (e.g. `make`) to finish
     returncode: int | None = None   # of the last finished build
@@ -67,7 +68,7 @@ class BuildState:
         return self.returncode == 0
 
     def public(self) -> dict:
-        return {"generation": self.generation, "building": self.building,
+        return {"generation": self.generation, "round": self.round, "building": self.building,
                 "waiting": self.waiting, "ok": self.ok, "returncode": self.returncode,
                 "failed": sorted(self.failed), "seconds": round(self.seconds, 2)}
 
@@ -94,6 +95,8 @@ class Preview:
     # -- publications and build ------------------------------------------------------------
 
     def entries(self):
+        """The publications shown: the specimens first (one of every kind), then the
+        publications (`ids`: some of them)."""
         from .runner import catalog, select
 
         entries = catalog()
@@ -102,54 +105,71 @@ class Preview:
         except KeyError:
             return entries
 
+    def specimens(self):
+        from .specimen import entries as specimen_entries
+
+        return specimen_entries()
+
     def list_publications(self) -> list[Publication]:
-        return [Publication(e.id, e.title or e.id, e.kind, self.out / f"{e.id}.pdf")
-                for e in self.entries()]
+        return ([Publication(e.id, e.title, e.kind, e.out) for e in self.specimens()]
+                + [Publication(e.id, e.title or e.id, e.kind, self.out / f"{e.id}.pdf")
+                   for e in self.entries()])
 
     def build(self) -> BuildState | None:
-        """Run one build through the runner and record its outcome.
-
-        None when another build holds the checkout's lock: nothing was built, try again.
-        """
+        """Build what a save changed through the runner — the specimens first (a stylesheet
+        shows there within seconds), then the publications, the one being viewed first —
+        and record each outcome. None when another build holds the checkout's lock."""
         from .runner import Locked, build_lock, run_builds
         from .workers import Pool
 
-        with self.changed:
-            self.state.building = True
-            self.changed.notify_all()
-        start = time.monotonic()
-        lines: list[str] = []
         try:
             with build_lock("serve"):
                 self.pool = self.pool or Pool(self.jobs)
-                outcome = run_builds(self.entries(), "print", pool=self.pool,
-                                     echo=lines.append, echo_err=lines.append,
-                                     first=self.viewing)
-            code = 3 if outcome.internal else 1 if outcome.failed else 0
-            failed = {i for i, _ in outcome.failed} | {i for i, _ in outcome.internal}
-            output = "\n".join([m for _, m in outcome.failed]
-                               + [f"{i}: internal error" for i, _ in outcome.internal])
+                code, failed, output = 0, set(), []
+                for group in (self.specimens, self.entries):
+                    with self.changed:
+                        self.state.building = True
+                        self.changed.notify_all()
+                    start = time.monotonic()
+                    try:
+                        outcome = run_builds(group(), "print", pool=self.pool,
+                                             echo=lambda m: None, echo_err=lambda m: None,
+                                             first=self.viewing)
+                        code = max(code, 3 if outcome.internal else 1 if outcome.failed else 0)
+                        failed |= {i for i, _ in outcome.failed + outcome.internal}
+                        output += [m for _, m in outcome.failed]
+                        output += [f"{i}: internal error" for i, _ in outcome.internal]
+                    except Exception as exc:  # noqa: BLE001 - the server keeps running
+                        code = 3
+                        output.append(f"the build could not run: {exc}")
+                    self._finished(code, failed, "\n".join(output),
+                                   time.monotonic() - start, last=group == self.entries)
         except Locked:
             with self.changed:
                 self.state.building, self.state.waiting = False, True
                 self.changed.notify_all()
             self._log("another build is running; waiting for it to finish")
             return None
-        except Exception as exc:  # noqa: BLE001 - the server keeps running
-            code, failed, output = 3, set(), f"the build could not run: {exc}"
+        return self.state
+
+    def _finished(self, code: int, failed: set, output: str, seconds: float,
+                  last: bool) -> None:
         self.publications = self.list_publications()
         with self.changed:
             st = self.state
             st.generation += 1
-            st.building, st.waiting, st.returncode, st.output = False, False, code, output
+            st.round += last
+            st.building, st.waiting = False, False
+            st.returncode, st.output = code, output
             st.failed = failed | {p.id for p in self.publications
                                   if p.pdf.with_name(p.pdf.name + ".STALE").exists()}
-            st.seconds, st.finished = time.monotonic() - start, time.time()
+            st.seconds, st.finished = seconds, time.time()
             self.changed.notify_all()
-        self._log(f"build {self.state.generation}: "
+        if not last:
+            return
+        self._log(f"build {self.state.round}: "
                   + ("ok" if code == 0 else f"FAILED (exit {code})")
-                  + f", {self.state.seconds:.1f} s" + ("" if code == 0 else "\n" + output))
-        return self.state
+                  + f", {seconds:.1f} s" + ("" if code == 0 else "\n" + output))
 
     def stop_building(self) -> None:
         """End the workers: a running build fails at once and lets go of the lock."""

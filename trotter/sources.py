@@ -41,6 +41,7 @@ SCHEMA: dict[str, tuple[bool, type | tuple, str]] = {
     "summary": (False, str, "one sentence for the cover"),
     "colophon": (False, str, "Markdown file with the colophon text"),
     "backcover": (False, str, "Markdown file printed on the back cover"),
+    "imposition": (False, bool, "make the imposed sheets of a brochure or card (default: yes)"),
     "edition": (False, str, "edition line in the colophon, with its year (else: first edition, the year of the source date)"),
 }
 PAGE_RULES = {"exact": int, "multiple": int, "max": int}
@@ -290,5 +291,5 @@ def _slug(text: str) -> str:
 
 
 def _type_name(kind) -> str:
-    names = {str: "text", int: "whole number", list: "list", dict: "mapping"}
+    names = {str: "text", int: "whole number", list: "list", dict: "mapping", bool: "yes or no"}
     return names.get(kind, getattr(kind, "__name__", str(kind)))
