@@ -18,7 +18,7 @@ help:
 	@echo "make screen     build the screen edition (dist/screen/)"
 	@echo "make preflight  check the built print PDFs for the print shop"
 	@echo "make release VERSION=X.Y.Z   build a release into dist/release/X.Y.Z/"
-	@echo "make bench      benchmark builds (benchmarks/results.json); BENCH_ARGS=--quick for one run"
+	@echo "make bench      benchmark builds in a scratch copy (benchmarks/results.json); BENCH_ARGS=--quick"
 	@echo "make clean      remove dist/ and the build cache"
 
 # System packages (Debian/Ubuntu): installed by .ci/system-packages when missing (apt-get as

@@ -27,6 +27,7 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -131,14 +132,20 @@ def record_file(path: Path) -> None:
 
 # -- what else shapes a PDF ------------------------------------------------------------------
 
-def packages() -> dict[str, str]:
+@lru_cache(maxsize=1)
+def _packages() -> tuple:
     versions = {"python": ".".join(map(str, sys.version_info[:3]))}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "absent"
-    return versions
+    return tuple(versions.items())
+
+
+def packages() -> dict[str, str]:
+    """The versions of the packages that shape a PDF (and Python's), read once."""
+    return dict(_packages())
 
 
 def code_files(modules=None) -> list[Path]:

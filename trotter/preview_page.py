@@ -149,7 +149,8 @@ figcaption {{ color: #606670; align-self: center; padding-top: .2rem; }}
     var state = JSON.parse(e.data);
     document.body.classList.toggle("building", state.building);
     document.body.classList.toggle("waiting", state.waiting);
-    if (!state.building && String(state.generation) !== document.body.dataset.generation) {{
+    // a new generation: the specimens were rebuilt (a publication may still be building)
+    if (String(state.generation) !== document.body.dataset.generation) {{
       refresh();
     }}
   }};

@@ -132,6 +132,7 @@ def release(version: str, out: Path | str | None = None, force: bool = False,
     entries = _select(ids)
     configs = [load_config(e.path) for e in entries]
     _refuse_name_clashes(configs, version)
+    _refuse_stylesheet_problems(configs)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
                                     dir=target.parent))
@@ -163,6 +164,16 @@ def _select(ids: Sequence[str] | None):
     except KeyError as exc:
         raise BuildError(f"unknown publication {', '.join(exc.args[0])}; known: "
                          f"{', '.join(e.id for e in entries)}") from None
+
+
+def _refuse_stylesheet_problems(configs) -> None:
+    """A release is strict: a declaration WeasyPrint would ignore is an error."""
+    from .stylecheck import check_stylesheets
+
+    problems = check_stylesheets(sorted({c.stylesheet for c in configs}))
+    if problems:
+        raise BuildError("nothing was released: the stylesheets have problems\n"
+                         + "\n".join(str(p) for p in problems))
 
 
 def _dirty() -> list[str]:

@@ -106,9 +106,13 @@ class Preview:
             return entries
 
     def specimens(self):
+        """The specimen of the publication being viewed (at first: of the first one)."""
         from .specimen import entries as specimen_entries
 
-        return specimen_entries()
+        pubs = [e.id for e in self.entries() if e.error is None]
+        viewing = (self.viewing or "").removeprefix("specimen-")
+        target = viewing if viewing in pubs else (pubs[0] if pubs else None)
+        return specimen_entries([target]) if target else []
 
     def list_publications(self) -> list[Publication]:
         return ([Publication(e.id, e.title, e.kind, e.out) for e in self.specimens()]

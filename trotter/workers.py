@@ -82,6 +82,17 @@ class Pool:
         self.wake_r, self.wake_w = Pipe(duplex=False)
         self.thread = threading.Thread(target=self._dispatch, name="trotter-pool", daemon=True)
         self.thread.start()
+        self.warm = threading.Thread(target=self._start_workers, name="trotter-pool-start",
+                                     daemon=True)
+        self.warm.start()            # WeasyPrint imports while the build reads its sources
+
+    def _start_workers(self) -> None:
+        for _ in range(self.jobs):
+            with self.lock:
+                if self.closed or len(self.workers) >= self.jobs:
+                    return
+                self.workers.append(_Worker())
+        self._wake()
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -105,19 +116,17 @@ class Pool:
             self.closed = True
         self._wake()
         self.thread.join(timeout=30)
-        for w in self.workers:
-            try:
+        self.warm.join(timeout=30)
+        for w in self.workers:          # a worker ends when its input closes; nothing to wait
+            try:                        # for: its answers are all in
                 w.tasks.send(None)
             except OSError:
                 pass
-        for w in self.workers:
-            try:
-                w.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            w.kill()
+            w.tasks.close()
+            w.conn.close()
 
     def terminate(self) -> None:
+        self.warm.join(timeout=30)
         with self.lock:
             self.closed = True
             for _, _, future, _, _ in self.queue:
