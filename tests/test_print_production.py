@@ -106,7 +106,8 @@ def _publication_with_image(folder: Path, pixels: tuple[int, int]) -> Path:
     Image.new("RGB", pixels, (200, 40, 40)).save(folder / "foto.png")
     (folder / "publication.yml").write_text(
         SAMPLE.read_text(encoding="utf-8").replace("id: sample", "id: foto")
-        .replace("  - inleiding.md\n", "").replace("      - hoofdstuk.md", "      - foto.md"),
+        .replace("  - inleiding.md\n", "").replace("      - verder.md\n", "")
+        .replace("      - hoofdstuk.md", "      - foto.md"),
         encoding="utf-8")
     (folder / "foto.md").write_text(
         "# Foto {#foto}\n\n![Een rode vlek](foto.png)\n", encoding="utf-8")
