@@ -85,15 +85,18 @@ def build(ids, variant, force, jobs, verbose, strict):
     publications whose recorded inputs changed are rebuilt, and within a publication only
     the chapters (render units) that changed or moved.
     """
-    from .runner import Locked, build_lock, interrupt_on_terminate, run_builds, write_log
+    from .runner import (Locked, build_lock, interrupt_on_terminate, plan, run_builds,
+                         write_log)
 
     entries = _entries(ids)
-    if _stylesheet_problems(entries, strict):
+    planned = plan(entries, variant, force)
+    if (strict or planned[1]) and _stylesheet_problems(entries, strict):
         sys.exit(1)
     try:
         with interrupt_on_terminate(), build_lock("build"):
             outcome = run_builds(entries, variant, jobs=jobs, force=force, echo=click.echo,
-                                 echo_err=lambda m: click.echo(m, err=True), verbose=verbose)
+                                 echo_err=lambda m: click.echo(m, err=True), verbose=verbose,
+                                 planned=planned)
     except Locked as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
@@ -131,9 +134,7 @@ def _stylesheet_problems(entries, strict: bool) -> bool:
 
 
 def _stylesheet_of(entry) -> str | None:
-    if entry.error is not None:
-        return None
-    return load_config(entry.path).stylesheet
+    return entry.stylesheet
 
 
 @main.command("check")

@@ -182,8 +182,7 @@ def source_dates(inputs: dict[str, list[Path]]) -> dict[str, int]:
     fixed = _epoch_from_env()
     if fixed is not None:
         return {key: fixed for key in inputs}
-    wanted = {key: {shown(p) for p in paths if Path(p).is_relative_to(ROOT)}
-              for key, paths in inputs.items()}
+    wanted = {key: {p for p in map(_relative, paths) if p} for key, paths in inputs.items()}
     union = sorted(set().union(*wanted.values())) if wanted else []
     dates = {key: FIXED_DATE for key in inputs}
     if not union:
@@ -210,6 +209,14 @@ def source_dates(inputs: dict[str, list[Path]]) -> dict[str, int]:
         if not left:
             break
     return dates
+
+
+def _relative(path) -> str | None:
+    """A path relative to the repository (recorded names already are), or None outside it."""
+    if isinstance(path, str) and not path.startswith("/"):
+        return path
+    path = Path(path)
+    return shown(path) if path.is_relative_to(ROOT) else None
 
 
 def source_date(paths) -> int:

@@ -420,8 +420,15 @@ def run(ids: Sequence[str] = (), against: str | None = None, *, root: Path = ROO
                 raise DiffError("the current sources do not build:\n" + done.stderr.strip())
         if not ids and not any(new_dir.glob("*.pdf")):
             raise DiffError(f"no PDFs in {new_dir}: build first")
-        _clear(out_dir)
         with contextlib.ExitStack() as stack:
+            if root == ROOT:                     # one command that writes dist/ at a time
+                from .runner import Locked, build_lock
+
+                try:
+                    stack.enter_context(build_lock("diff"))
+                except Locked as exc:
+                    raise DiffError(str(exc)) from None
+            _clear(out_dir)
             if kind == "rev":
                 print(f"building {other} in a temporary worktree…", file=sys.stderr)
                 old_dir = stack.enter_context(built_revision(str(other), root, ids))

@@ -208,6 +208,19 @@ def run(publications: Iterable[tuple[str, str]], *, pdf_dir: Path | None = None,
         if done.returncode != 0:
             print("proof: the build failed, no proof sheets written", file=sys.stderr)
             return 1
+    from contextlib import nullcontext
+
+    from .runner import Locked, build_lock
+
+    try:
+        with build_lock("proof") if root == ROOT else nullcontext():   # writes dist/
+            return _sheets(publications, pdf_dir, out_dir, dpi, root)
+    except Locked as exc:
+        print(f"proof: {exc}", file=sys.stderr)
+        return 1
+
+
+def _sheets(publications, pdf_dir: Path, out_dir: Path, dpi: float, root: Path) -> int:
     status = 0
     for pub_id, kind in publications:
         pdf = pdf_dir / f"{pub_id}.pdf"

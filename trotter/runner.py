@@ -57,6 +57,7 @@ class Entry:
     title: str = ""
     size: int = 0
     error: BuildError | None = None
+    stylesheet: str | None = None
     out: Path | None = None          # where the print PDF goes, when not dist/print/<id>.pdf
 
     def output(self, variant: str) -> Path:
@@ -76,7 +77,8 @@ def catalog(root: Path = ROOT) -> list[Entry]:
             entries.append(Entry(_light_id(path), path, error=exc))
             continue
         size = sum(p.stat().st_size for p in config.all_sources() if p.exists())
-        entries.append(Entry(config.id, path, config.kind, config.title, size))
+        entries.append(Entry(config.id, path, config.kind, config.title, size,
+                             stylesheet=config.stylesheet))
     return entries
 
 
@@ -202,7 +204,8 @@ def plan(entries: list[Entry], variant: str, force: bool = False):
     """(up to date, to build with the reason) — from the recorded inputs only."""
     settings, packages = deps.settings(variant), deps.packages()
     cached = {e.id: deps.load(e.id, variant) for e in entries if e.error is None}
-    dates = deps.source_dates({i: deps.inputs_of(c) for i, c in cached.items() if c})
+    dates = deps.source_dates({i: [row[0] for row in c.get("inputs", [])]
+                               for i, c in cached.items() if c})
     current, todo = [], []
     for entry in entries:
         if entry.error is not None:
@@ -217,12 +220,12 @@ def plan(entries: list[Entry], variant: str, force: bool = False):
 
 def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = None,
                force: bool = False, echo=print, echo_err=None, pool=None,
-               verbose: bool = False, first: str | None = None) -> Outcome:
+               verbose: bool = False, first: str | None = None, planned=None) -> Outcome:
     """Build what is out of date (everything with `force`). Call with the lock held.
     `first`: a publication whose units go before all others (the one `serve` shows)."""
     echo_err = echo_err or (lambda m: print(m, file=sys.stderr))
     outcome = Outcome()
-    current, todo = plan(entries, variant, force)
+    current, todo = planned or plan(entries, variant, force)
     for entry in current:
         echo(f"{entry.id}: up to date -> {_shown(entry.output(variant))}")
         outcome.up_to_date.append(entry.id)
