@@ -5,6 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PROFILE := .cache/icc/FOGRA39.icc
+FONTS  := .cache/fonts/stamp
 JOBS   ?=
 
 .PHONY: all build book brochure card cahiers screen preflight test bench release clean distclean check-libs check-test-tools help
@@ -41,7 +42,11 @@ $(STAMP): pyproject.toml | check-libs
 $(PROFILE): | check-libs $(STAMP)
 	$(PY) -m trotter.icc
 
-SETUP := $(STAMP) $(PROFILE)
+# static instances of the packages' variable fonts (about a minute, once); kept like the profile
+$(FONTS): pyproject.toml trotter/fonts.py | $(STAMP)
+	$(PY) -m trotter.fonts
+
+SETUP := $(STAMP) $(PROFILE) $(FONTS)
 
 build: $(SETUP)
 	$(PY) build.py build
