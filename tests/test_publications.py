@@ -7,7 +7,6 @@ import pytest
 from pypdf import PdfReader
 
 from trotter import ROOT
-from trotter.pipeline import build_publication
 from trotter.preflight import pdf_fonts
 from trotter.sources import discover, load_config
 
@@ -15,14 +14,23 @@ MM = 72 / 25.4
 CONFIGS = {c.id: c for c in (load_config(p) for p in discover())}
 
 
+def build_all(ids, out: Path, cache: bool = True) -> dict:
+    """Build publications concurrently (as `build.py build` does) into `out`."""
+    from trotter.runner import Task, catalog, run_tasks
+
+    entries = [e for e in catalog() if e.id in ids]
+    tasks = [Task(e, "print", out=out / f"{e.id}.pdf", cache=cache) for e in entries]
+    results = {}
+    for task, (status, value) in run_tasks(tasks, jobs=2):
+        assert status == "done", value
+        results[task.entry.id] = value
+    return results
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
-    readers = {}
-    for pub_id, config in CONFIGS.items():
-        result = build_publication(config, "print", out=out / f"{pub_id}.pdf")
-        readers[pub_id] = PdfReader(result.output)
-    return readers
+    return {i: PdfReader(r.output) for i, r in build_all(CONFIGS, out).items()}
 
 
 def trim_mm(reader):
@@ -171,9 +179,9 @@ def test_one_token_changes_all_four_publications(tmp_path, monkeypatch):
         original = html.stylesheets
         monkeypatch.setattr(html, "stylesheets", lambda config, variant: [
             str((folder / "tokens.css").relative_to(ROOT)), *original(config, variant)[1:]])
-        for pub_id in ("book", "brochure", "card", "cahier-01"):
-            out = build_publication(CONFIGS[pub_id], "print", out=tmp_path / f"{pub_id}.pdf")
-            assert "0.11 0.22 0.33 0.44" in _colours_used(out.output), pub_id
-            assert "0.9 0.3 0.4 0.3" not in _colours_used(out.output), pub_id
+        results = build_all(("book", "brochure", "card", "cahier-01"), tmp_path, cache=False)
+        for pub_id, result in results.items():
+            assert "0.11 0.22 0.33 0.44" in _colours_used(result.output), pub_id
+            assert "0.9 0.3 0.4 0.3" not in _colours_used(result.output), pub_id
     finally:
         shutil.rmtree(folder, ignore_errors=True)
