@@ -33,9 +33,11 @@ check-libs:
 check-test-tools:
 	@sh .ci/system-packages test
 
+# editable_mode=compat: the checkout as a path in a .pth, no import hook at every start-up
 $(STAMP): pyproject.toml | check-libs
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]' \
+		--config-settings editable_mode=compat
 	@touch $@
 
 # the FOGRA39 output profile, built once with colprof (~20 s); kept outside .venv and dist/

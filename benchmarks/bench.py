@@ -331,6 +331,7 @@ class Bench:
             self.values[f"large_j{jobs}_vs_plain"] = (self.values[f"large_j{jobs}"]
                                                       / plain["seconds"])
         log("edit one cahier; a stylesheet token and the specimen")
+        build(repo)                       # everything current first (watch left the book)
         cahier = self.edit(repo, CAHIER, b"\n", b" \n")
         self.values["cahier_edit"] = median(r.seconds for r in cahier)
         self.values["cahier_edit_built"] = sorted(set().union(*(r.built for r in cahier)))

@@ -203,6 +203,35 @@ def test_a_commit_that_touches_an_input_gives_that_publication_a_new_date(repo):
     assert to_rebuild(repo) == {"b"}                           # new source date
 
 
+HEAD = ("import json; from trotter import deps; "
+        "print(json.dumps(deps._head()))")
+
+
+def test_the_commit_read_from_git_files_is_the_one_git_names(repo):
+    """The source dates are cached per commit; the commit is read from .git without starting
+    git, loose ref and packed ref alike, and must be exactly what git says."""
+    def ours():
+        run = subprocess.run([sys.executable, "-c", HEAD], cwd=repo, capture_output=True,
+                             text=True)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    def gits():
+        return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    assert ours() == gits()
+    git(repo, "pack-refs", "--all")                          # no loose ref any more
+    assert ours() == gits()
+    git(repo, "commit", "-q", "--allow-empty", "-m", "empty")  # a loose ref again, moved
+    assert ours() == gits()
+    git(repo, "checkout", "-q", "--detach")
+    try:
+        assert ours() == gits()
+    finally:
+        git(repo, "checkout", "-q", "-")
+
+
 def test_noop_build_does_not_import_weasyprint(repo):
     assert subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True).returncode == 0
     run = subprocess.run([sys.executable, "-X", "importtime", "build.py", "build"], cwd=repo,
