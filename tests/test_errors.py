@@ -58,6 +58,27 @@ def test_good_publication_builds_a_model(pub):
     assert doc.chapters[0].id == "titel"
 
 
+def test_a_memoised_publication_yml_is_read_as_a_parse_would(pub, monkeypatch, tmp_path):
+    """publication.yml parses are memoised by content: the memo gives what a parse gives,
+    lines included, and an edited text is parsed anew (its mistake at its line)."""
+    from trotter import sources
+
+    monkeypatch.setattr(sources, "PARSED", tmp_path / "memo.json")
+    folder = pub(GOOD_YML + "keywords: [een, twee]\n")
+    parsed = load_config(folder / "publication.yml")
+    assert (tmp_path / "memo.json").is_file()
+    monkeypatch.setattr(sources, "load_yaml", None)          # a second parse would fail
+    memo = load_config(folder / "publication.yml")
+    assert (memo.data, memo.lines) == (parsed.data, parsed.lines)
+    assert memo.lines[("sources", 0)] == parsed.lines[("sources", 0)]
+    monkeypatch.undo()
+    monkeypatch.setattr(sources, "PARSED", tmp_path / "memo.json")
+    (folder / "publication.yml").write_text(GOOD_YML + "trim: 1mm\ntrim: [\n")
+    with pytest.raises(BuildError) as info:
+        load_config(folder / "publication.yml")
+    assert "invalid YAML" in info.value.message and info.value.line >= 10
+
+
 def test_invalid_yaml_names_the_line(pub):
     err = error_of(pub(GOOD_YML + "keywords: [a, b\n"))
     assert err.path.name == "publication.yml" and err.line in (10, 11)

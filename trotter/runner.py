@@ -23,8 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from . import ROOT, deps
 from .errors import BuildError
 from .pipeline import DIST, mark_stale, output_path
@@ -83,6 +81,8 @@ def catalog(root: Path = ROOT) -> list[Entry]:
 
 
 def _light_id(path: Path) -> str:
+    import yaml                       # only for a broken publication.yml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         if isinstance(data, dict) and isinstance(data.get("id"), str):

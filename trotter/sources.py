@@ -6,14 +6,12 @@ one each; `cahiers/` holds one folder per cahier, so adding a folder adds a cahi
 
 from __future__ import annotations
 
-import difflib
+import hashlib
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
-
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when there is one
 
 from . import ROOT
 from .errors import BuildError
@@ -116,9 +114,18 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
+def _yaml():
+    """PyYAML and its fastest safe loader (libyaml when there is one), imported when a YAML
+    text is parsed: a no-op build finds every publication.yml in the parse memo."""
+    import yaml
+
+    return yaml, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(text: str, path: Path, first_line: int = 1):
     """Parse YAML; return (data, {key: line}) for a top-level mapping."""
-    loader = SafeLoader(text)
+    yaml, safe_loader = _yaml()
+    loader = safe_loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -139,9 +146,51 @@ def load_yaml(text: str, path: Path, first_line: int = 1):
     return data, lines
 
 
+PARSED = ROOT / "dist" / ".cache" / "publication-yml.json"
+
+
+def _load_config_yaml(text: str, path: Path):
+    """`load_yaml` of a publication.yml, memoised by the text's hash (the same text always
+    parses the same; only JSON-exact results are kept, so the memo can never differ from a
+    parse). Validation runs on the result every time."""
+    key = hashlib.sha256(text.encode()).hexdigest()
+    try:
+        memo = json.loads(PARSED.read_text(encoding="utf-8"))
+        data, rows = memo[key]
+        return data, {(k if i is None else (k, i)): line for k, i, line in rows}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    data, lines = load_yaml(text, path)
+    rows = [[k, None, line] if isinstance(k, str) else [k[0], k[1], line]
+            for k, line in lines.items()]
+    try:
+        exact = json.loads(json.dumps([data, rows])) == [data, rows]
+    except (TypeError, ValueError):
+        exact = False
+    if exact:
+        try:
+            memo = json.loads(PARSED.read_text(encoding="utf-8"))
+            memo = memo if isinstance(memo, dict) else {}
+        except (OSError, ValueError):
+            memo = {}
+        memo = {k: v for k, v in memo.items() if k != key}
+        memo = dict(list(memo.items())[-63:])       # the texts seen lately, not every one ever
+        memo[key] = [data, rows]
+        try:
+            PARSED.parent.mkdir(parents=True, exist_ok=True)
+            tmp = PARSED.with_name(f".publication-yml.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(memo), encoding="utf-8")
+            tmp.replace(PARSED)
+        except OSError:
+            pass
+    return data, lines
+
+
 def check_keys(data: dict, allowed, path: Path, lines: dict, what: str, line: int = 1) -> None:
     for key in data:
         if key not in allowed:
+            import difflib
+
             close = difflib.get_close_matches(str(key), list(allowed), n=1)
             hint = f" (did you mean `{close[0]}`?)" if close else ""
             raise BuildError(f"unknown key `{key}` in {what}{hint}", path,
@@ -151,7 +200,7 @@ def check_keys(data: dict, allowed, path: Path, lines: dict, what: str, line: in
 def load_config(path: Path) -> PublicationConfig:
     """Read and validate one publication.yml."""
     path = path.resolve()
-    data, lines = load_yaml(read_text(path), path)
+    data, lines = _load_config_yaml(read_text(path), path)
     if not isinstance(data, dict):
         raise BuildError("publication.yml must be a mapping of keys to values", path, 1)
     check_keys(data, SCHEMA, path, lines, "publication.yml")
@@ -246,9 +295,9 @@ def series_members(config: PublicationConfig, root: Path = ROOT) -> list[dict]:
                           [p for p in found if p.parent.parent == root / "cahiers"])
     for path in found:
         try:
-            data = (yaml.load(read_text(path), Loader=SafeLoader) if path != config.path
+            data = (_load_config_yaml(read_text(path), path)[0] if path != config.path
                     else config.data)
-        except (BuildError, yaml.YAMLError):
+        except BuildError:
             continue
         if isinstance(data, dict) and data.get("series") == series:
             members.append({"number": data.get("number"), "title": str(data.get("title", "")),
