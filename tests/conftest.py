@@ -6,12 +6,19 @@ test that did not run: with `CI` set (GitHub Actions, .ci/run), any skip fails t
 """
 
 import os
+import signal
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# A shell without job control starts a background command (`.ci/run &`, nohup) with SIGINT
+# ignored, and every process the tests start would inherit that: the tests that press Ctrl-C
+# (an interrupted build, stopping serve) need it delivered as in a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _skipped: list[str] = []
 
