@@ -77,6 +77,15 @@ def test_metadata_language_and_title(built):
         assert reader.metadata.title.startswith(CONFIGS[pub_id].title), pub_id
 
 
+def test_every_pdf_has_a_file_identifier(built):
+    """PDF/X-4 wants /ID in the trailer, two equal strings in a file as first written; a
+    publication merged from render units must have one too."""
+    for pub_id, reader in built.items():
+        first, second = (bytes(x.original_bytes if hasattr(x, "original_bytes") else x)
+                         for x in reader.trailer["/ID"])
+        assert len(first) == 16 and first == second and first != bytes(16), pub_id
+
+
 def folio(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else ""

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timezone
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import NameObject, TextStringObject
+from pypdf.generic import ArrayObject, ByteStringObject, NameObject
 
 from .errors import BuildError
 from .fonts import font_files
@@ -104,6 +104,9 @@ def finish(units: list[bytes], variant: str, date: int) -> bytes:
         # every unit carries the CMYK profile and the same resources: keep one of each
         writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     writer.pdf_header = readers[0].pdf_header    # PDF/X-4 needs 1.6; pypdf would write 1.3
+    # PDF/X-4 wants a file identifier in the trailer; a merged writer has none. Zeros here,
+    # `reproducible` derives it from the content.
+    writer._ID = ArrayObject([ByteStringObject(bytes(16)), ByteStringObject(bytes(16))])
     _stamp_date(writer, date)
     out = io.BytesIO()
     writer.write(out)
@@ -114,24 +117,17 @@ def _stamp_date(writer: PdfWriter, date: int) -> None:
     """The source date in the document information and the XMP packet (WeasyPrint wrote the
     neutral date of the HTML there)."""
     when = datetime.fromtimestamp(date, tz=timezone.utc)
-    neutral = datetime.strptime(NEUTRAL_DATE, "%Y-%m-%dT%H:%M:%SZ")
-    info = {}
-    for key in ("/CreationDate", "/ModDate"):
-        info[key] = when.strftime("D:%Y%m%d%H%M%SZ")
-    writer.add_metadata(info)
+    writer.add_metadata({key: when.strftime("D:%Y%m%d%H%M%SZ")
+                         for key in ("/CreationDate", "/ModDate")})
     root = writer._root_object
     if "/Metadata" in root:
         stream = root["/Metadata"].get_object()
         xmp = stream.get_data()
-        for old, new in ((neutral.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                          when.strftime("%Y-%m-%dT%H:%M:%SZ")),
-                         (neutral.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        for old, new in ((NEUTRAL_DATE, when.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                         (NEUTRAL_DATE.replace("Z", "+00:00"),
                           when.strftime("%Y-%m-%dT%H:%M:%S+00:00"))):
             xmp = xmp.replace(old.encode(), new.encode())
         stream.set_data(xmp)
-    for key, value in list((writer._info.get_object() if writer._info else {}).items()):
-        if isinstance(value, str) and NEUTRAL_DATE[:4] in value and key.endswith("Date"):
-            writer._info.get_object()[NameObject(key)] = TextStringObject(info.get(key, value))
 
 
 def reproducible(data: bytes) -> bytes:
@@ -146,7 +142,8 @@ def reproducible(data: bytes) -> bytes:
 
     def trailer_id(m):   # only the hex digits change: same length, no offset moves
         text = bytearray(m.group(0))
-        for group, value in ((2, digest[:len(m.group(2))]), (5, digest[64 - len(m.group(5)):])):
+        for group in (2, 5):             # both halves alike: a file as first written
+            value = digest[:len(m.group(group))]
             start, end = m.start(group) - m.start(0), m.end(group) - m.start(0)
             text[start:end] = value.encode()
         return bytes(text)
