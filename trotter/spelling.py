@@ -45,25 +45,44 @@ def available() -> bool:
     return bool(shutil.which("hunspell")) and DICTIONARY.exists()
 
 
-def unknown(paths=None) -> list[str]:
-    """The words of `paths` (default: all sources) hunspell and the word list do not know."""
+def _texts(paths) -> dict[Path, str]:
+    """The text of each file as the build reads it (BOM dropped); a file that cannot be read
+    is left out: the model reports it with its line."""
+    from .errors import BuildError
+    from .sources import read_text
+
+    texts = {}
+    for path in paths:
+        try:
+            texts[path] = plain(read_text(path))
+        except BuildError:
+            pass
+    return texts
+
+
+def _unknown_words(texts) -> set[str]:
     found = set()
-    for path in paths or sources():
-        found.update(WORD.findall(plain(path.read_text(encoding="utf-8"))))
+    for text in texts:
+        found.update(WORD.findall(text))
     run = subprocess.run(["hunspell", "-d", "nl_BE", "-p", str(WORDLIST), "-l"],
                          input="\n".join(sorted(found)), capture_output=True, text=True,
                          check=True)
     # a compound split at its hyphen ("peter- en meterschap") leaves halves hunspell checks
-    return sorted({w for w in run.stdout.split() if w})
+    return {w for w in run.stdout.split() if w}
+
+
+def unknown(paths=None) -> list[str]:
+    """The words of `paths` (default: all sources) hunspell and the word list do not know."""
+    return sorted(_unknown_words(_texts(paths or sources()).values()))
 
 
 def findings(paths) -> list[tuple[Path, int, str]]:
     """(path, line, word) for every unknown word, where it stands."""
-    paths = list(paths)
-    bad = set(unknown(paths)) if paths else set()
+    texts = _texts(paths)
+    bad = _unknown_words(texts.values()) if texts else set()
     found = []
-    for path in paths:
-        for number, line in enumerate(plain(path.read_text(encoding="utf-8")).splitlines(), 1):
+    for path, text in texts.items():
+        for number, line in enumerate(text.splitlines(), 1):
             for word in WORD.findall(line):
                 if word in bad:
                     found.append((path, number, word))
