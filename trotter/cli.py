@@ -7,7 +7,6 @@ Exit codes: 0 success, 1 a build error (a mistake in the sources), 2 usage error
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import traceback
 from pathlib import Path

@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -121,6 +122,15 @@ def read_bytes(path: Path, recorder: Recorder | None = None) -> bytes:
         recorder.add(Record(shown(path), stat.st_size, stat.st_mtime_ns,
                             hashlib.sha256(data).hexdigest()))
     return data
+
+
+def write_json(path: Path, data, indent: int | None = None) -> None:
+    """Write a JSON file whole or not at all: a temporary file beside it (`.<name>.*.tmp`,
+    which runner.remove_leftovers clears after a killed command), then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(data, indent=indent), encoding="utf-8")
+    tmp.replace(path)
 
 
 def record_file(path: Path) -> None:
@@ -270,20 +280,26 @@ def _head() -> str | None:
 
 def _load_dates(question: str) -> dict[str, int] | None:
     try:
-        data = json.loads(DATES.read_text(encoding="utf-8"))
-        return dict(data["dates"]) if data.get("question") == question else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return dict(json.loads(DATES.read_text(encoding="utf-8"))[question])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def _store_dates(question: str, dates: dict[str, int]) -> None:
+    """Keep the answer beside the last few others: a build asks for its own publication, a
+    no-op build for all of them, and neither should push the other out."""
     try:
-        DATES.parent.mkdir(parents=True, exist_ok=True)
-        tmp = DATES.with_name(f".source-dates.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"question": question, "dates": dates}), encoding="utf-8")
-        tmp.replace(DATES)
+        memo = json.loads(DATES.read_text(encoding="utf-8"))
+        memo = memo if isinstance(memo, dict) else {}
+    except (OSError, ValueError):
+        memo = {}
+    memo.pop(question, None)
+    memo = dict(list(memo.items())[-31:])
+    memo[question] = dates
+    try:
+        write_json(DATES, memo)
     except OSError:
-        pass
+        pass                                   # a cache only
 
 
 def _relative(path) -> str | None:
@@ -316,7 +332,6 @@ def store(pub_id: str, variant: str, recorder: Recorder, output: Path, pages: in
           date: int, settings_: dict, packages_: dict) -> None:
     """After a successful build: what it read, with the output it made."""
     path = entry_path(pub_id, variant)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = output.read_bytes()
     entry = {"version": VERSION, "id": pub_id, "variant": variant, "date": date, "pages": pages,
              "output": {"path": shown(output), "bytes": len(data),
@@ -324,9 +339,7 @@ def store(pub_id: str, variant: str, recorder: Recorder, output: Path, pages: in
              "settings": settings_, "packages": packages_,
              "inputs": [r.row() for r in sorted(recorder.files.values(), key=lambda r: r.path)],
              "listings": recorder.listings}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(entry, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    write_json(path, entry, indent=1)
 
 
 def forget(pub_id: str, variant: str) -> None:

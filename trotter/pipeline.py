@@ -122,7 +122,7 @@ class _Layout:
     def __init__(self, pool, settings: dict, config: PublicationConfig, cache, first=False):
         self.pool, self.settings, self.config, self.cache = pool, settings, config, cache
         self.render_settings = {k: v for k, v in settings.items() if k != "variant"}
-        self.priority = -_size(config) - (1 << 40) * first   # the largest first
+        self.priority = -source_size(config) - (1 << 40) * first   # the largest first
         self.packages = json.dumps(deps.packages(), sort_keys=True)
         self.warnings: list[str] = []
         self.memory = None
@@ -286,7 +286,8 @@ def _page_checks(laid, preflight):
     return preflight.merge_reports(reports)
 
 
-def _size(config: PublicationConfig) -> int:
+def source_size(config: PublicationConfig) -> int:
+    """The bytes of a publication's sources: the largest is built first."""
     return sum(p.stat().st_size for p in config.all_sources() if p.exists())
 
 

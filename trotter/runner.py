@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import ROOT, deps
 from .errors import BuildError
-from .pipeline import DIST, mark_stale, output_path
+from .pipeline import DIST, mark_stale, output_path, source_size
 
 LOCK = DIST / ".lock"
 LOG = DIST / "build.log"
@@ -74,7 +74,7 @@ def catalog(root: Path = ROOT) -> list[Entry]:
         except BuildError as exc:
             entries.append(Entry(_light_id(path), path, error=exc))
             continue
-        size = sum(p.stat().st_size for p in config.all_sources() if p.exists())
+        size = source_size(config)
         entries.append(Entry(config.id, path, config.kind, config.title, size,
                              stylesheet=config.stylesheet))
     return entries
@@ -227,7 +227,7 @@ def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = 
     outcome = Outcome()
     current, todo = planned or plan(entries, variant, force)
     for entry in current:
-        echo(f"{entry.id}: up to date -> {_shown(entry.output(variant))}")
+        echo(f"{entry.id}: up to date -> {deps.shown(entry.output(variant))}")
         outcome.up_to_date.append(entry.id)
     if not todo:
         return outcome
@@ -319,13 +319,13 @@ def _report(entry: Entry, result, variant: str, progress: Progress, outcome: Out
         units = (f", {value.rendered} of {value.units} units laid out" if value.units > 1
                  else "")
         progress.finished(f"{entry.id}: done, {value.pages} pages, {value.seconds:.1f} s"
-                          f"{units}{warn} -> {_shown(out)}")
+                          f"{units}{warn} -> {deps.shown(out)}")
         outcome.built.append(entry.id)
         outcome.results[entry.id] = value
         return
     message = str(value)
     kept = mark_stale(out, message.splitlines()[-1] if message else "")
-    note = f" (previous {_shown(out)} kept, it is STALE)" if kept else ""
+    note = f" (previous {deps.shown(out)} kept, it is STALE)" if kept else ""
     if status == "failed":
         progress.finished(f"{entry.id}: failed{note}")
         echo_err(message)
@@ -339,6 +339,3 @@ def write_log(outcome: Outcome) -> None:
     LOG.parent.mkdir(parents=True, exist_ok=True)
     LOG.write_text("\n".join(f"{i}:\n{tb}" for i, tb in outcome.internal), encoding="utf-8")
 
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)

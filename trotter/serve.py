@@ -17,9 +17,7 @@ with pypdfium2 at screen resolution, bleed shaded as in the proof sheets).
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import sys
 import threading
 import time

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +152,8 @@ def _load_config_yaml(text: str, path: Path):
     """`load_yaml` of a publication.yml, memoised by the text's hash (the same text always
     parses the same; only JSON-exact results are kept, so the memo can never differ from a
     parse). Validation runs on the result every time."""
+    from .deps import write_json
+
     key = hashlib.sha256(text.encode()).hexdigest()
     try:
         memo = json.loads(PARSED.read_text(encoding="utf-8"))
@@ -177,12 +178,9 @@ def _load_config_yaml(text: str, path: Path):
         memo = dict(list(memo.items())[-63:])       # the texts seen lately, not every one ever
         memo[key] = [data, rows]
         try:
-            PARSED.parent.mkdir(parents=True, exist_ok=True)
-            tmp = PARSED.with_name(f".publication-yml.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(memo), encoding="utf-8")
-            tmp.replace(PARSED)
+            write_json(PARSED, memo)
         except OSError:
-            pass
+            pass                               # a cache only
     return data, lines
 
 

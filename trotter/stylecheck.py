@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from . import ROOT
-from .deps import CACHE, packages
+from .deps import CACHE, packages, write_json
 
 STYLES = ROOT / "styles"
 SHARED = ("tokens.css", "base.css", "print.css", "screen.css")
@@ -155,9 +155,6 @@ def _load_cache() -> dict:
 
 def _store_cache(cache: dict) -> None:
     try:
-        CACHED.parent.mkdir(parents=True, exist_ok=True)
-        tmp = CACHED.with_name(CACHED.name + ".tmp")
-        tmp.write_text(json.dumps(cache), encoding="utf-8")
-        tmp.replace(CACHED)
+        write_json(CACHED, cache)
     except OSError:
         pass                                   # a cache only

@@ -25,7 +25,6 @@ be laid out apart: the publication is then laid out whole.
 
 from __future__ import annotations
 
-import hashlib
 import html as htmlmod
 import json
 import os
@@ -35,8 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import ROOT
-from .deps import CACHE, changed_input
+from .deps import CACHE, changed_input, write_json
 from .errors import BuildError
 
 DEBUG = bool(os.environ.get("TROTTER_DEBUG_UNITS"))
@@ -176,9 +174,7 @@ class UnitCache:
                               "numbers": laid.placement.numbers},
                 "pages": laid.pages, "anchors": laid.anchors, "strings": laid.strings,
                 "inputs": laid.inputs, "warnings": laid.warnings, "preflight": laid.preflight}
-        tmp = self.folder / f"{key}.json.tmp"
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        tmp.replace(self.folder / f"{key}.json")
+        write_json(self.folder / f"{key}.json", data)
         self.used.add(key)
 
     def hint(self) -> dict:
@@ -196,7 +192,7 @@ class UnitCache:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         if hint:
-            (self.folder / "map.json").write_text(json.dumps(hint), encoding="utf-8")
+            write_json(self.folder / "map.json", hint)
         for path in self.folder.iterdir():
             if path.suffix in (".pdf", ".json") and path.stem not in self.used \
                     and path.name != "map.json":
