@@ -37,3 +37,24 @@ def test_text_colours_have_a_contrast_and_cmyk_matches_the_tokens():
     assert found["--c-text"].contrast > 15
     assert found["--c-white"].rgb == (255, 255, 255)
     assert found["--c-box-wat"].cmyk == found["--c-management"].cmyk   # var() resolved
+
+
+def test_specimen_cahiers_means_each_cahier_with_its_own_stylesheet(monkeypatch):
+    """`build.py specimen cahiers` selects as `build` does (not nothing), and each specimen
+    carries its publication's stylesheet, so the stylesheet check sees cahier.css."""
+    from click.testing import CliRunner
+
+    from trotter import cli, runner
+
+    asked = []
+
+    def run_builds(entries, *args, **kwargs):
+        asked.extend(entries)
+        return runner.Outcome()
+
+    monkeypatch.setattr(runner, "run_builds", run_builds)
+    result = CliRunner().invoke(cli.main, ["specimen", "cahiers"])
+    assert result.exit_code == 0, result.output
+    cahiers = [e.id for e in runner.select(runner.catalog(), ["cahiers"])]
+    assert [e.id for e in asked] == [f"specimen-{i}" for i in cahiers] and len(cahiers) >= 4
+    assert {e.stylesheet for e in asked} == {"cahier.css"}

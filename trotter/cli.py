@@ -169,10 +169,10 @@ def specimen(ids, jobs):
     from .runner import Locked, build_lock, interrupt_on_terminate, run_builds, write_log
     from .specimen import entries as specimen_entries
 
-    _entries(ids)                                # unknown ids: a usage error
+    named = [e.id for e in _entries(ids)] if ids else None   # `cahiers` too; unknown: usage
     try:
         with interrupt_on_terminate(), build_lock("specimen"):
-            built = specimen_entries(ids)
+            built = specimen_entries(named)
             _stylesheet_problems(built, strict=False)
             outcome = run_builds(built, "print", jobs=jobs, echo=click.echo,
                                  echo_err=lambda m: click.echo(m, err=True))

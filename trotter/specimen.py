@@ -60,5 +60,5 @@ def entries(ids=None) -> list[Entry]:
         if not yml.is_file() or yml.read_text(encoding="utf-8") != text:
             yml.write_text(text, encoding="utf-8")
         made.append(Entry(data["id"], yml, config.kind, data["title"], size=1 << 30,
-                          out=FOLDER / f"specimen-{entry.id}.pdf"))
+                          stylesheet=config.stylesheet, out=FOLDER / f"specimen-{entry.id}.pdf"))
     return made
