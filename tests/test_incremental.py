@@ -388,14 +388,23 @@ def test_watch_rebuilds_on_save(repo):
 
     colofon = repo / "cahiers" / "02-b" / "colofon.md"
     original = colofon.read_text()
+    code = repo / "trotter" / "html.py"
+    source = code.read_text()
     try:
         wait_for("watching for changes")
         time.sleep(2)    # the message comes just before the file watcher is set up
         colofon.write_text(original + "Een regel erbij.\n")
         wait_for("cahiers/02-b/colofon.md")
         wait_for("b: done")
+        wait_for("watching for changes")
+        time.sleep(1)
+        # saved build code: the process starts again and builds with the new code
+        code.write_text(source + "\n# a comment saved while watching\n")
+        wait_for("watch starts again")
+        wait_for("b: done")
     finally:
         colofon.write_text(original)
+        code.write_text(source)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     assert proc.returncode is not None

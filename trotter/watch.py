@@ -4,11 +4,15 @@ Watches the sources, templates, styles and the build code; changes are debounced
 watchfiles. Every batch of changes runs the normal build (runner.py) with a pool of workers
 that stays up between builds, so a saved chapter is laid out again at once: exactly the
 publications whose recorded inputs changed are rebuilt, and in them the units that changed.
-A failed build is reported and watching goes on.
+A failed build is reported and watching goes on. When the build code itself changes, the
+process starts again (the main process and the workers would otherwise build with the code
+they loaded, while the cache recorded the new files).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from . import ROOT
@@ -27,8 +31,23 @@ def _relevant(change: tuple) -> bool:
 
 def watch(load_entries, variant: str = "print", jobs: int | None = None, echo=print,
           echo_err=print, debounce_ms: int = 300, stop_event=None) -> None:
+    try:
+        _watch(load_entries, variant, jobs, echo, echo_err, debounce_ms, stop_event)
+    except CodeChanged:
+        echo("build code changed: watch starts again with it")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, sys.orig_argv)
+
+
+class CodeChanged(Exception):
+    """A module of the build code was saved."""
+
+
+def _watch(load_entries, variant, jobs, echo, echo_err, debounce_ms, stop_event) -> None:
     from watchfiles import watch as watch_changes
 
+    code = ROOT / "trotter"
     with Pool(jobs) as pool:
         def build():
             try:
@@ -46,4 +65,7 @@ def watch(load_entries, variant: str = "print", jobs: int | None = None, echo=pr
                                      stop_event=stop_event, raise_interrupt=True):
             names = sorted({str(Path(p).relative_to(ROOT)) for _, p in changes})
             echo(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
+            if any(Path(p).suffix == ".py" and Path(p).is_relative_to(code)
+                   for _, p in changes):
+                raise CodeChanged
             build()
