@@ -37,7 +37,6 @@ class BuildErrors(BuildError):
     def __init__(self, errors: list[BuildError]):
         first = errors[0]
         super().__init__("\n".join(str(e) for e in errors), first.path, first.line)
-        self.message = "\n".join(str(e) for e in errors)
         self.errors = errors
 
     def __str__(self) -> str:

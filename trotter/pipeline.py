@@ -181,8 +181,7 @@ class _Layout:
             if _year(self.date) != _year(provisional):
                 provisional = self.date          # the year printed in the colophon
                 continue
-            for row in self.inputs:
-                inputs.add(deps.Record(*row))
+            inputs.add_rows(self.inputs)
             self.laid = laid
             return laid
 

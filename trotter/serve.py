@@ -37,8 +37,6 @@ from .proof import mark_page, render_page
 
 SCREEN_DPI = 96
 WATCHED = ("book", "brochure", "card", "cahiers", "templates", "styles")
-FAILED_LINE = re.compile(r"^(?P<id>[\w.-]+): failed", re.M)
-LOCKED = "another build is running"     # build.py: one build at a time per checkout
 
 
 @dataclass
@@ -310,17 +308,6 @@ class PreviewServer(ThreadingHTTPServer):
         for thread in self._workers:
             thread.join(timeout=10)
         self.preview.close()
-
-    def wait_for(self, generation: int, timeout: float = 60) -> BuildState:
-        """Block until `generation` builds have finished (for tests and scripts)."""
-        deadline = time.monotonic() + timeout
-        with self.preview.changed:
-            while self.preview.state.generation < generation:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"build {generation} did not finish in {timeout} s")
-                self.preview.changed.wait(left)
-            return self.preview.state
 
     def _builder(self) -> None:
         while not self.stopping.is_set():

@@ -39,8 +39,6 @@ def run(kind: str, kwargs: dict):
             result["preflight"] = check_pages(result["pdf"], tuple(check[0]), check[1]).data()
         result["inputs"] += code_rows()
         return result
-    if kind == "ping":
-        return "pong"
     raise ValueError(f"unknown task {kind}")
 
 
@@ -57,10 +55,9 @@ def main() -> None:
     answers = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)                               # stray output must not reach the pool
     sys.stdout = sys.stderr
-    conn = _Duplex(tasks, answers)
     while True:
         try:
-            task = conn.recv()
+            task = tasks.recv()
         except (EOFError, OSError):
             return
         if task is None:
@@ -73,14 +70,9 @@ def main() -> None:
         except Exception:  # noqa: BLE001 - reported to the pool, not raised here
             answer = ("internal", traceback.format_exc())
         try:
-            conn.send(answer)
+            answers.send(answer)
         except (BrokenPipeError, OSError):
             return
-
-
-class _Duplex:
-    def __init__(self, tasks, answers):
-        self.recv, self.send = tasks.recv, answers.send
 
 
 if __name__ == "__main__":
