@@ -153,10 +153,15 @@ def check_(ids, no_spelling):
     for problem in problems:
         click.echo(str(problem))
     files = len({p.path for p in problems})
-    summary = (f"{len(problems)} problems in {files} files" if problems else "no problems")
+    summary = (f"{_count(len(problems), 'problem')} in {_count(files, 'file')}" if problems
+               else "no problems")
     click.echo(f"{summary} ({len(entries)} publications, "
                f"{time.perf_counter() - started:.2f} s)", err=True)
     sys.exit(1 if problems else 0)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @main.command()
