@@ -155,7 +155,7 @@ def check_(ids, no_spelling):
     files = len({p.path for p in problems})
     summary = (f"{_count(len(problems), 'problem')} in {_count(files, 'file')}" if problems
                else "no problems")
-    click.echo(f"{summary} ({len(entries)} publications, "
+    click.echo(f"{summary} ({_count(len(entries), 'publication')}, "
                f"{time.perf_counter() - started:.2f} s)", err=True)
     sys.exit(1 if problems else 0)
 
