@@ -459,3 +459,17 @@ def test_check_reports_every_mistake_of_every_publication_at_once(repo):
     run = subprocess.run(BUILD + ["check", "--no-spelling"], cwd=repo, capture_output=True,
                          text=True)
     assert run.returncode == 0 and run.stdout == ""
+
+
+def test_check_warns_once_about_an_unlisted_file(repo):
+    """The catalog reads each publication.yml once; check does not read it again (and warn
+    twice)."""
+    loose = repo / "cahiers" / "02-b" / "los.md"
+    loose.write_text("# Los {#los}\n\nNergens opgenomen.\n")
+    try:
+        run = subprocess.run(BUILD + ["check", "b", "--no-spelling"], cwd=repo,
+                             capture_output=True, text=True)
+    finally:
+        loose.unlink()
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (run.stdout + run.stderr).count("los.md: not listed") == 1, run.stderr

@@ -68,7 +68,7 @@ def check(entries, spelling: bool = True, styles: bool = True) -> list[Problem]:
             continue
         with recording() as read:                  # the Markdown files it really reads
             try:
-                config = load_config(entry.path)
+                config = entry.config or load_config(entry.path)
                 stylesheets.add(config.stylesheet)
                 build_document(config)
             except BuildError as exc:

@@ -42,7 +42,7 @@ def _configs(ids: tuple[str, ...]):
     for entry in _entries(ids):
         if entry.error is not None:
             raise entry.error
-        configs.append(load_config(entry.path))
+        configs.append(entry.config or load_config(entry.path))
     return configs
 
 

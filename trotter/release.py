@@ -130,7 +130,7 @@ def release(version: str, out: Path | str | None = None, force: bool = False,
                          f"({', '.join(dirty[:3])}{' …' if len(dirty) > 3 else ''}): commit "
                          "them, or release with --allow-dirty (the manifest then says so)")
     entries = _select(ids)
-    configs = [load_config(e.path) for e in entries]
+    configs = [e.config or load_config(e.path) for e in entries]
     _refuse_name_clashes(configs, version)
     _refuse_stylesheet_problems(configs)
     target.parent.mkdir(parents=True, exist_ok=True)

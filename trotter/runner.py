@@ -57,6 +57,7 @@ class Entry:
     error: BuildError | None = None
     stylesheet: str | None = None
     out: Path | None = None          # where the print PDF goes, when not dist/print/<id>.pdf
+    config: object = field(default=None, repr=False, compare=False)   # as catalog read it
 
     def output(self, variant: str) -> Path:
         return self.out if self.out and variant == "print" else output_path(self.id, variant)
@@ -76,7 +77,7 @@ def catalog(root: Path = ROOT) -> list[Entry]:
             continue
         size = source_size(config)
         entries.append(Entry(config.id, path, config.kind, config.title, size,
-                             stylesheet=config.stylesheet))
+                             stylesheet=config.stylesheet, config=config))
     return entries
 
 

@@ -41,7 +41,7 @@ def entries(ids=None) -> list[Entry]:
     for entry in found:
         if entry.id not in ids or entry.error is not None:
             continue
-        config = load_config(entry.path)
+        config = entry.config or load_config(entry.path)
         folder = FOLDER / entry.id
         folder.mkdir(parents=True, exist_ok=True)
         data = {"id": f"specimen-{entry.id}", "kind": config.kind,
