@@ -50,17 +50,18 @@ def imposed_path(pub_id: str, suffix: str, out: Path) -> Path:
 
 def build_publication(config: PublicationConfig | Path, variant: str = "print",
                       out: Path | None = None, version: str | None = None, pool=None,
-                      cache: bool = True, force: bool = False, date: int | None = None,
-                      whole: bool = False, first: bool = False, seed: bool = True) -> Result:
+                      cache: bool = True, force: bool = False, whole: bool = False,
+                      first: bool = False, seed: bool = True) -> Result:
     """Build one publication into `out` (default dist/<variant>/<id>.pdf).
 
     `pool`: the worker pool (workers.Pool) to lay out in; without one, a pool of one worker
     is started for this build. `cache`: use and keep laid-out units in dist/.cache/units/
     (a release builds without); `force`: lay out every unit again, starting from the last
-    build's page map. `date`: the source date (default: from the inputs). `whole`: lay the
-    publication out as one document (what its units must equal). `first`: its units go
-    before those of every other publication in the pool. `seed`: with no page map yet, lay
-    out all units but the last together (False: each unit on its own, as always after)."""
+    build's page map. `whole`: lay the publication out as one document (what its units
+    must equal). `first`: its units go before those of every other publication in the pool.
+    The source date comes from its recorded inputs (deps.source_date). `seed`: with no page
+    map yet, lay out all units but the last together (False: each unit on its own, as
+    always after)."""
     from . import finishing, preflight, units
     from .model import build_document
     from .sources import load_config
@@ -79,7 +80,7 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
             cache_ = units.UnitCache(units.cache_folder(config.id, variant) if cache else None,
                                      reuse=not force)
             layout = _Layout(pool, finishing.pdf_settings(variant), config, cache_, first)
-            laid = layout.run(doc, variant, version, date, inputs,        # 3. HTML per unit
+            laid = layout.run(doc, variant, version, inputs,              # 3. HTML per unit
                               whole or variant == "screen", clock, seed)  # 4. layout + PDF
             pages = sum(len(u.pages) for u in laid)                       #    + page rules
             if config.pages.get("exact") and pages > config.pages["exact"]:
@@ -128,7 +129,7 @@ class _Layout:
         self.memory = None
         self.parts, self.groups, self.extra, self.date = [], None, 0, 0
 
-    def run(self, doc, variant: str, version, date, inputs, whole: bool, clock,
+    def run(self, doc, variant: str, version, inputs, whole: bool, clock,
             seed: bool = True) -> list:
         """HTML per unit, laid out; notes pages added as the page rules ask, the colophon
         year as the source date says. With no page map yet (a first build), all units but
@@ -140,7 +141,7 @@ class _Layout:
         hint = self.cache.hint()
         self.extra = hint.get("extra_pages", 0)
         seed = seed and not hint and not whole
-        provisional = date or deps.source_date(inputs.paths())
+        provisional = deps.source_date(inputs.paths())
         tried: set = set()
         while True:
             def render(only=None):
@@ -176,7 +177,7 @@ class _Layout:
                 self.extra = wanted              # the page multiple: more, or fewer
                 continue
             finishing.padding_pages(self.config, total)      # within the maximum?
-            self.date = date or deps.source_date(
+            self.date = deps.source_date(
                 inputs.paths() + [deps.absolute(row[0]) for row in self.inputs])
             if _year(self.date) != _year(provisional):
                 provisional = self.date          # the year printed in the colophon
