@@ -325,9 +325,11 @@ class PreviewServer(ThreadingHTTPServer):
         paths = [p for p in self.watch_paths if p.exists()]
         if not paths:
             return
-        from watchfiles import DefaultFilter, watch
+        from watchfiles import watch
 
-        for changes in watch(*paths, watch_filter=DefaultFilter(), debounce=self.debounce_ms,
+        from .watch import relevant
+
+        for changes in watch(*paths, watch_filter=relevant, debounce=self.debounce_ms,
                              step=50, stop_event=self.stopping, raise_interrupt=False):
             names = sorted({Path(p).name for _, p in changes})
             self.preview._log(f"changed: {', '.join(names[:5])}"

@@ -23,8 +23,9 @@ from .workers import Pool
 WATCHED = ("book", "brochure", "card", "cahiers", "templates", "styles", "trotter")
 
 
-def _relevant(change: tuple) -> bool:
-    path = Path(change[1])
+def relevant(change, path: str) -> bool:
+    """A saved file worth a build (not an editor's backup, swap or temporary file)."""
+    path = Path(path)
     return not (path.name.startswith(".") or path.suffix in (".tmp", ".pyc", ".swp")
                 or path.name.endswith("~") or "__pycache__" in path.parts)
 
@@ -61,7 +62,7 @@ def _watch(load_entries, variant, jobs, echo, echo_err, debounce_ms, stop_event)
         build()
         paths = [ROOT / name for name in WATCHED if (ROOT / name).exists()]
         for changes in watch_changes(*paths, debounce=debounce_ms, step=50,
-                                     watch_filter=lambda change, path: _relevant((change, path)),
+                                     watch_filter=relevant,
                                      stop_event=stop_event, raise_interrupt=True):
             names = sorted({str(Path(p).relative_to(ROOT)) for _, p in changes})
             echo(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
