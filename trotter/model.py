@@ -28,7 +28,8 @@ from .deps import read_bytes
 from .errors import BuildError, BuildErrors
 from .glyphs import check_text
 from .markup import BOXES, box_name, extract_footnotes, make_parser
-from .sources import PublicationConfig, check_keys, load_yaml, read_text, series_members
+from .sources import (PublicationConfig, check_keys, load_yaml, read_text, series_members,
+                      slug)
 
 FRONT_MATTER_KEYS = {"intro": str, "running": str}
 #: ids the templates give their own sections (and `part-…` for part openers)
@@ -387,16 +388,10 @@ def _check_image(file: Path, src: str, path: Path, line) -> None:
 
 # -- pass 2: anchors for headings without one -------------------------------------------------
 
-def slug(text: str) -> str:
-    """`Wat is competentiemanagement?` -> `wat-is-competentiemanagement`: accents folded."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "sectie"
-
-
 def _assign_auto_anchors(found: _Collector) -> None:
     taken = set(found.anchors) | RESERVED_ANCHORS
     for token, text, path, line in found.auto:
-        base = slug(text)
+        base = slug(text) or "sectie"
         ident, n = base, 2
         if base.startswith("part-"):
             base = ident = f"h-{base}"

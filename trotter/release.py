@@ -33,7 +33,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,7 +47,7 @@ from .impose import imposed
 from .pipeline import DIST
 from .preflight import inspect
 from .runner import Task, catalog, run_tasks, select
-from .sources import PublicationConfig, load_config
+from .sources import PublicationConfig, load_config, slug
 
 #: publication id -> the base of its file names; any other publication (every cahier) is
 #: named `<id>-<slug of the title>`, so a new cahier needs no change here
@@ -82,12 +81,6 @@ def check_version(version: str) -> str:
         raise BuildError(f"version `{version}` is not X.Y.Z (for example 1.2.0; "
                          "no leading `v`, no leading zeros)")
     return version
-
-
-def slug(text: str) -> str:
-    """`Vervoer De Leie` -> `vervoer-de-leie`: ASCII, lower case, words joined by `-`."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
 def base_name(config: PublicationConfig) -> str:

@@ -9,13 +9,13 @@ change; `build.py check` says what is still missing.
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 
 import yaml
 
 from . import ROOT
 from .errors import BuildError
+from .sources import slug
 
 CAHIERS = ROOT / "cahiers"
 ACCENTS = ("var(--c-hr)", "var(--c-management)", "var(--c-lijn)", "var(--c-medewerker)")
@@ -121,11 +121,6 @@ COLOPHON = """\
 OntwikkelingsMaatschappij (POM) Oost-Vlaanderen. De organisatie en de mensen in dit cahier zijn
 een samengesteld beeld; elke gelijkenis met bestaande bedrijven of personen berust op toeval.
 """
-
-
-def slug(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
 def next_number() -> int:

@@ -265,7 +265,7 @@ def _load_sources(entries: list, path: Path, lines: dict):
             if perspective is not None and perspective not in PERSPECTIVES:
                 raise BuildError(f"unknown perspective `{perspective}`: use one of "
                                  f"{', '.join(PERSPECTIVES)}", path, line)
-            pid = entry.get("id") or _slug(entry["part"])
+            pid = entry.get("id") or slug(entry["part"]) or "part"
             parts.append(PartConfig(
                 title=entry["part"], id=pid, perspective=perspective, intro=entry.get("intro"),
                 sources=[source(s, line) for s in entry["sources"]], line=line))
@@ -329,12 +329,14 @@ def _is_included_somewhere(md: Path, listed: set[Path]) -> bool:
     return False
 
 
-def _slug(text: str) -> str:
-    import re
+def slug(text: str) -> str:
+    """`Vervoer De Leie, één!` -> `vervoer-de-leie-een`: accents folded, ASCII, lower case,
+    words joined by `-` (empty when nothing is left). Anchors, part ids, folder and release
+    file names."""
     import unicodedata
 
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "part"
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
 def _type_name(kind) -> str:
