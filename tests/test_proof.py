@@ -97,3 +97,18 @@ def test_run_writes_sheets(five_pages, tmp_path, capsys):
                      build=False) == 0
     assert (out / "mini-01.png").is_file()
     assert "mini: 1 proof sheet ->" in capsys.readouterr().out
+
+
+def test_sheets_outside_dist_do_not_need_the_lock(five_pages, tmp_path, capsys):
+    """The lock guards a checkout's dist/: proof sheets written elsewhere go ahead while a
+    build holds it, and sheets for dist/ wait their turn."""
+    from trotter.runner import build_lock
+
+    root = tmp_path / "checkout"
+    (root / "dist").mkdir(parents=True)
+    with build_lock("build", root / "dist"):
+        assert proof.run([("mini", "card")], pdf_dir=five_pages.parent,
+                         out_dir=tmp_path / "elders", build=False, root=root) == 0
+        assert proof.run([("mini", "card")], pdf_dir=five_pages.parent,
+                         out_dir=root / "dist" / "proofs", build=False, root=root) == 1
+    assert "another build is running" in capsys.readouterr().err

@@ -421,11 +421,12 @@ def run(ids: Sequence[str] = (), against: str | None = None, *, root: Path = ROO
         if not ids and not any(new_dir.glob("*.pdf")):
             raise DiffError(f"no PDFs in {new_dir}: build first")
         with contextlib.ExitStack() as stack:
-            if root == ROOT:                     # one command that writes dist/ at a time
+            dist = root / "dist"               # one command that writes dist/ at a time
+            if out_dir.resolve().is_relative_to(dist.resolve()):
                 from .runner import Locked, build_lock
 
                 try:
-                    stack.enter_context(build_lock("diff"))
+                    stack.enter_context(build_lock("diff", dist))
                 except Locked as exc:
                     raise DiffError(str(exc)) from None
             _clear(out_dir)

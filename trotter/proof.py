@@ -212,8 +212,10 @@ def run(publications: Iterable[tuple[str, str]], *, pdf_dir: Path | None = None,
 
     from .runner import Locked, build_lock
 
+    dist = root / "dist"
+    writes_dist = out_dir.resolve().is_relative_to(dist.resolve())
     try:
-        with build_lock("proof") if root == ROOT else nullcontext():   # writes dist/
+        with build_lock("proof", dist) if writes_dist else nullcontext():
             return _sheets(publications, pdf_dir, out_dir, dpi, root)
     except Locked as exc:
         print(f"proof: {exc}", file=sys.stderr)

@@ -115,11 +115,13 @@ def select(entries: list[Entry], ids) -> list[Entry]:
 # -- the lock ----------------------------------------------------------------------------------
 
 @contextmanager
-def build_lock(what: str = "build"):
-    """One command that writes dist/ at a time in a checkout (build, watch and serve builds,
-    release, clean, proof, diff): a second one is told so, and nothing is corrupted."""
-    LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with open(LOCK, "a+") as fh:
+def build_lock(what: str = "build", dist: Path = DIST):
+    """One command that writes `dist` (a checkout's dist/) at a time (build, watch and serve
+    builds, release, clean, proof, diff): a second one is told so, and nothing is
+    corrupted."""
+    lock = dist / LOCK.name
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
