@@ -133,12 +133,6 @@ def write_json(path: Path, data, indent: int | None = None) -> None:
     tmp.replace(path)
 
 
-def record_file(path: Path) -> None:
-    """Note a file the build depends on without using its bytes here (fonts for the glyph
-    check are read by fontTools)."""
-    read_bytes(path)
-
-
 # -- what else shapes a PDF ------------------------------------------------------------------
 
 def _canonical(name: str) -> str:
@@ -192,6 +186,23 @@ def code_files(modules=None) -> list[Path]:
             if file:
                 files.append(Path(file))
     return sorted(files)
+
+
+_code_memo: dict[Path, list] = {}
+
+
+def code_rows() -> list:
+    """The build code loaded in this process as input records, each file hashed once (a
+    long-lived process, serve or a worker, runs the code it loaded, whatever is saved
+    later)."""
+    rows = []
+    for path in code_files():
+        if path not in _code_memo:
+            recorder = Recorder()
+            read_bytes(path, recorder)
+            _code_memo[path] = next(iter(recorder.files.values())).row()
+        rows.append(_code_memo[path])
+    return rows
 
 
 def settings(variant: str) -> dict:

@@ -102,8 +102,7 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
                     atomic_write(imposed_path(config.id, sheets[0], out),
                                  finishing.reproducible(sheets[1]))
             clock.lap("imposition")
-            for module in deps.code_files():    # the build code this process ran
-                deps.record_file(module)
+            inputs.add_rows(deps.code_rows())   # the build code this process ran
             cache_.keep(layout.hint())
     finally:
         if own_pool:

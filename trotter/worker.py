@@ -15,20 +15,6 @@ import traceback
 from . import deps, pdf
 from .errors import BuildError
 
-_code_rows: list | None = None
-
-
-def code_rows() -> list:
-    """The build code loaded in this process, as input records (hashed once)."""
-    global _code_rows
-    if _code_rows is None:
-        recorder = deps.Recorder()
-        for path in deps.code_files():
-            deps.read_bytes(path, recorder)
-        _code_rows = [r.row() for r in recorder.files.values()]
-    return _code_rows
-
-
 def run(kind: str, kwargs: dict):
     if kind == "render":
         check = kwargs.pop("preflight", None)      # (trim, variant): the page checks
@@ -37,7 +23,7 @@ def run(kind: str, kwargs: dict):
             from .preflight import check_pages
 
             result["preflight"] = check_pages(result["pdf"], tuple(check[0]), check[1]).data()
-        result["inputs"] += code_rows()
+        result["inputs"] += deps.code_rows()
         return result
     raise ValueError(f"unknown task {kind}")
 
