@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import pypdfium2 as pdfium
 
 from . import ROOT
+from .pipeline import stale_marker
 from .proof import mark_page, render_page
 
 SCREEN_DPI = 96
@@ -75,7 +76,6 @@ class Preview:
     def __init__(self, ids: Sequence[str] | None = None, dpi: float = SCREEN_DPI,
                  quiet: bool = False, jobs: int | None = None):
         self.ids = list(ids or [])
-        self.out = ROOT / "dist" / "print"
         self.dpi = dpi
         self.quiet = quiet
         self.jobs = jobs
@@ -101,19 +101,24 @@ class Preview:
         except KeyError:
             return entries
 
-    def specimens(self):
+    def specimens(self, entries):
         """The specimen of the publication being viewed (at first: of the first one)."""
         from .specimen import entries as specimen_entries
 
-        pubs = [e.id for e in self.entries() if e.error is None]
+        pubs = [e.id for e in entries if e.error is None]
         viewing = (self.viewing or "").removeprefix("specimen-")
         target = viewing if viewing in pubs else (pubs[0] if pubs else None)
         return specimen_entries([target]) if target else []
 
-    def list_publications(self) -> list[Publication]:
-        return ([Publication(e.id, e.title, e.kind, e.out) for e in self.specimens()]
-                + [Publication(e.id, e.title or e.id, e.kind, self.out / f"{e.id}.pdf")
-                   for e in self.entries()])
+    def groups(self):
+        """(specimens, publications): the catalog read once for a build."""
+        entries = self.entries()
+        return self.specimens(entries), entries
+
+    def list_publications(self, groups=None) -> list[Publication]:
+        specimens, entries = groups or self.groups()
+        return [Publication(e.id, e.title or e.id, e.kind, e.output("print"))
+                for e in specimens + entries]
 
     def build(self) -> BuildState | None:
         """Build what a save changed through the runner — the specimens first (a stylesheet
@@ -126,13 +131,14 @@ class Preview:
             with build_lock("serve"):
                 self.pool = self.pool or Pool(self.jobs)
                 code, failed, output = 0, set(), []
-                for group in (self.specimens, self.entries):
+                groups = self.groups()
+                for group in groups:
                     with self.changed:
                         self.state.building = True
                         self.changed.notify_all()
                     start = time.monotonic()
                     try:
-                        outcome = run_builds(group(), "print", pool=self.pool,
+                        outcome = run_builds(group, "print", pool=self.pool,
                                              echo=lambda m: None, echo_err=lambda m: None,
                                              first=self.viewing)
                         code = max(code, 3 if outcome.internal else 1 if outcome.failed else 0)
@@ -143,7 +149,7 @@ class Preview:
                         code = 3
                         output.append(f"the build could not run: {exc}")
                     self._finished(code, failed, "\n".join(output),
-                                   time.monotonic() - start, last=group == self.entries)
+                                   time.monotonic() - start, groups, last=group is groups[-1])
         except Locked:
             with self.changed:
                 self.state.building, self.state.waiting = False, True
@@ -152,9 +158,9 @@ class Preview:
             return None
         return self.state
 
-    def _finished(self, code: int, failed: set, output: str, seconds: float,
+    def _finished(self, code: int, failed: set, output: str, seconds: float, groups,
                   last: bool) -> None:
-        self.publications = self.list_publications()
+        self.publications = self.list_publications(groups)
         with self.changed:
             st = self.state
             st.generation += 1
@@ -162,7 +168,7 @@ class Preview:
             st.building, st.waiting = False, False
             st.returncode, st.output = code, output
             st.failed = failed | {p.id for p in self.publications
-                                  if p.pdf.with_name(p.pdf.name + ".STALE").exists()}
+                                  if stale_marker(p.pdf).exists()}
             st.seconds, st.finished = seconds, time.time()
             self.changed.notify_all()
         if not last:
