@@ -24,6 +24,7 @@ from urllib.parse import unquote
 from markupsafe import Markup
 
 from . import ROOT
+from .policy import refusal
 from .deps import read_bytes
 from .errors import BuildError, BuildErrors
 from .glyphs import check_text
@@ -178,11 +179,11 @@ def _parse_extra(md, config: PublicationConfig, key: str, found: _Collector):
     name = config.data.get(key)
     if not name:
         return None
-    path = (config.folder / name).resolve()
-    if not path.is_relative_to(ROOT):
-        found.error(f"`{key}` file `{name}` lies outside the repository", config.path,
+    path = config.folder / name
+    if reason := refusal(path):
+        found.error(f"`{key}` file `{name}` may not be read: {reason}", config.path,
                     config.lines.get(key))
-    elif not path.is_file():
+    elif not (path := path.resolve()).is_file():
         found.error(f"`{key}` file `{name}` not found", config.path, config.lines.get(key))
     else:
         return _parse(md, path, found)
@@ -324,10 +325,10 @@ def _check_box(token, lines: list[str], path: Path, line: int | None,
 
 
 def _include(md, target: str, path: Path, line, found: _Collector, stack: tuple):
-    file = (path.parent / unquote(target)).resolve()
-    if not file.is_relative_to(ROOT):
-        found.error(f"include `{target}` reaches outside the repository", path, line)
-    elif file == path or file in stack:
+    file = path.parent / unquote(target)
+    if reason := refusal(file):
+        found.error(f"include `{target}` may not be read: {reason}", path, line)
+    elif (file := file.resolve()) == path or file in stack:
         chain = " -> ".join(str(p.relative_to(ROOT)) for p in (*stack, path, file))
         found.error(f"include cycle: {chain}", path, line)
     elif len(stack) >= MAX_INCLUDE_DEPTH:
@@ -345,10 +346,11 @@ def _image(src: str, path: Path, line, found: _Collector) -> str | None:
         found.error(f"image `{src}`: only images inside the repository can be used", path, line)
         return None
     name = unquote(src)            # markdown-it percent-encodes spaces and accents
-    file = (path.parent / name).resolve()
-    if not file.is_relative_to(ROOT):
-        found.error(f"image `{name}` lies outside the repository", path, line)
+    file = path.parent / name
+    if reason := refusal(file):
+        found.error(f"image `{name}` may not be read: {reason}", path, line)
         return None
+    file = file.resolve()
     if not file.is_file():
         found.error(f"image `{name}` not found", path, line)
         return None

@@ -18,11 +18,12 @@ import hashlib
 import io
 import logging
 import mimetypes
+import re
 import time
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
 import weasyprint
 from weasyprint.document import Document
@@ -31,6 +32,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from . import ROOT
 from .deps import Recorder, read_bytes
 from .errors import BuildError
+from .policy import refusal
 
 RASTER = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".gif"}
 FORCED_BREAKS = {"page", "left", "right", "recto", "verso"}
@@ -81,16 +83,8 @@ class RestrictedFetcher(URLFetcher):
         return URLFetcherResponse(path.as_uri(), body, headers={"Content-Type": mime})
 
     def _refusal(self, path: Path) -> str | None:
-        for root in self.roots:
-            if not path.is_relative_to(root):
-                continue
-            parts = path.relative_to(root).parts
-            if any(part.startswith(".") for part in parts):
-                return "in a hidden folder"
-            if root == ROOT and parts and parts[0] == "dist":
-                return "build output (dist/) is never an input"
-            return None
-        return "outside the repository"
+        reasons = [refusal(path, root) for root in self.roots]
+        return None if None in reasons else reasons[0]
 
 
 # -- colour conversion for print -------------------------------------------------------------
@@ -294,7 +288,7 @@ def render(html: str, source: Path | str | None = None, lead: int = 0, extra_fil
             document = weasyprint.HTML(string=html, base_url=str(ROOT) + "/",
                                        url_fetcher=fetcher).render()
         except FatalURLFetchingError as exc:
-            raise BuildError(str(exc), source) from None
+            raise _refused(exc, recorder, source) from None
     _raise_errors(logs, source)
     laid_out = time.perf_counter()
     context = kept[0]
@@ -307,7 +301,7 @@ def render(html: str, source: Path | str | None = None, lead: int = 0, extra_fil
         try:
             data = document.copy(kept_pages).write_pdf(**dict(options or {}))
         except FatalURLFetchingError as exc:
-            raise BuildError(str(exc), source) from None
+            raise _refused(exc, recorder, source) from None
     _raise_errors(write_logs, source)
     anchors: dict[str, int] = {}
     anchor_pages: dict[str, int] = {}
@@ -323,6 +317,25 @@ def render(html: str, source: Path | str | None = None, lead: int = 0, extra_fil
             "inputs": [r.row() for r in recorder.files.values()],
             "warnings": logs.warnings + write_logs.warnings,
             "layout": laid_out - started, "write": time.perf_counter() - laid_out}
+
+
+CSS_URL = re.compile(r"""@import\s+(?:url\(\s*)?["']?([^"')\s;]+)|url\(\s*["']?([^"')\s]+)""")
+
+
+def _refused(exc: FatalURLFetchingError, recorder: Recorder, source) -> BuildError:
+    """A refused resource, named where it was asked for: the stylesheet and line that
+    load it (`@import`, `url()`), else the unit's source."""
+    url = getattr(exc, "url", None)
+    for path in recorder.paths():
+        if url is None or path.suffix.lower() != ".css":
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in CSS_URL.finditer(line):
+                ref = match.group(1) or match.group(2)
+                if ref == url or urljoin(path.as_uri(), ref) == url:
+                    return BuildError(str(exc), path, number)
+    return BuildError(str(exc), source)
 
 
 def _page_info(context, pages) -> list[tuple[int, str, bool]]:

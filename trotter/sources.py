@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import ROOT
 from .errors import BuildError
+from .policy import refusal
 
 KINDS = ("book", "brochure", "card", "cahier")
 
@@ -245,9 +246,10 @@ def _load_sources(entries: list, path: Path, lines: dict):
     def source(value, line) -> Path:
         if not isinstance(value, str):
             raise BuildError("a source must be a Markdown path or a `part:` mapping", path, line)
-        file = (path.parent / value).resolve()
-        if not file.is_relative_to(ROOT):
-            raise BuildError(f"source `{value}` lies outside the repository", path, line)
+        file = path.parent / value
+        if reason := refusal(file):
+            raise BuildError(f"source `{value}` may not be read: {reason}", path, line)
+        file = file.resolve()
         if not file.is_file():
             raise BuildError(f"source `{value}` is listed but missing", path, line)
         if file in seen:

@@ -1,0 +1,88 @@
+"""Trust: one read policy for everything a build reads, unique publications, publication.yml
+validated whole, environment errors named as such."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from trotter import ROOT
+from trotter.errors import BuildError
+from trotter.model import build_document
+from trotter.policy import refusal
+from trotter.sources import load_config
+
+from test_errors import GOOD_YML, error_of, pub  # noqa: F401  (the fixture)
+
+
+@pytest.mark.parametrize("name, reason", [
+    (".git/config", "hidden"),
+    ("book/.notes/x.md", "hidden"),
+    ("book/images/.x.svg", "hidden"),
+    ("dist/print/book.pdf", "dist/"),
+    (".cache/fonts/stamp", "a cache"),
+    ("../outside.md", "outside the repository"),
+])
+def test_the_read_policy_refuses(name, reason):
+    assert reason in refusal(ROOT / name)
+
+
+def test_the_read_policy_lets_the_project_files_and_its_own_fonts_be_read():
+    assert refusal(ROOT / "book" / "publication.yml") is None
+    assert refusal(ROOT / "styles" / "book.css") is None
+    font = ROOT / ".cache" / "fonts" / "x.ttf"
+    assert refusal(font) is not None and refusal(font, allowed_files=[font]) is None
+
+
+def test_a_chapter_cannot_include_the_git_configuration(pub):
+    folder = pub(**{"a.md": "# Titel\n\nTekst.\n\n!include ../../.git/config\n"})
+    error = error_of(folder)
+    assert error.line == 5 and "may not be read" in error.message and "hidden" in error.message
+    assert str(error).startswith(f"{(folder / 'a.md').relative_to(ROOT)}:5:")
+
+
+def test_a_symbolic_link_out_of_the_repository_is_refused(pub):
+    outside = Path(tempfile.mkdtemp())
+    try:
+        (outside / "geheim.md").write_text("Geheim wachtwoord\n", encoding="utf-8")
+        folder = pub(**{"a.md": "# Titel\n\n!include link/geheim.md\n"})
+        os.symlink(outside, folder / "link")
+        error = error_of(folder)
+        assert error.line == 3 and "outside the repository (through a symbolic link)" in error.message
+    finally:
+        shutil.rmtree(outside)
+
+
+def test_images_colophons_and_sources_in_hidden_places_are_refused(pub):
+    yml = GOOD_YML + "colophon: ../../.cache/colofon.md\n"
+    folder = pub(yml, **{"a.md": "# Titel\n\n![Kaart](.beelden/kaart.svg)\n",
+                         ".beelden/kaart.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>"})
+    with pytest.raises(BuildError) as info:
+        build_document(load_config(folder / "publication.yml"))
+    text = str(info.value)
+    assert "a.md:3: image `.beelden/kaart.svg` may not be read: in a hidden folder" in text
+    assert "publication.yml:10: `colophon` file" in text
+    (folder / "publication.yml").write_text(GOOD_YML.replace("a.md", "../../dist/x.md"))
+    with pytest.raises(BuildError) as info:
+        load_config(folder / "publication.yml")
+    assert info.value.line == 9 and "dist/" in info.value.message
+
+
+def test_a_stylesheet_loading_from_outside_is_named_with_its_line():
+    from trotter.pdf import render
+
+    folder = Path(tempfile.mkdtemp(prefix="tmp-css-", dir=ROOT / "tests"))
+    try:
+        (folder / "s.css").write_text('/* first */\n@import url("https://example.com/x.css");\n')
+        (folder / "t.css").write_text('body {\n  background: url("../../.git/config");\n}\n')
+        for name, line in (("s.css", 2), ("t.css", 2)):
+            html = f'<html><head><link rel="stylesheet" href="{folder.as_uri()}/{name}">' \
+                   '</head><body><p>x</p></body></html>'
+            with pytest.raises(BuildError) as info:
+                render(html, ROOT / "book" / "publication.yml")
+            assert (info.value.path, info.value.line) == (folder / name, line), str(info.value)
+            assert "refused to load" in info.value.message
+    finally:
+        shutil.rmtree(folder)
