@@ -86,3 +86,46 @@ def test_a_stylesheet_loading_from_outside_is_named_with_its_line():
             assert "refused to load" in info.value.message
     finally:
         shutil.rmtree(folder)
+
+
+CAHIER_YML = """\
+id: {id}
+kind: cahier
+title: Proef {n}
+language: nl
+trim: 210mm 297mm
+template: cahier.html.j2
+stylesheet: cahier.css
+series: Proefreeks
+number: {n}
+sources:
+  - a.md
+"""
+
+
+def test_two_publications_with_one_id_or_number_are_both_errors_naming_each_other():
+    from trotter.runner import catalog, select
+
+    root = Path(tempfile.mkdtemp(prefix="tmp-root-", dir=ROOT / "tests"))
+    try:
+        for folder, pid, n in (("01-een", "cahier-01", 1), ("02-kopie", "cahier-01", 2),
+                               ("03-drie", "cahier-03", 3), ("04-vier", "cahier-04", 3),
+                               ("05-vijf", "cahier-05", 5)):
+            (root / "cahiers" / folder).mkdir(parents=True)
+            (root / "cahiers" / folder / "publication.yml").write_text(
+                CAHIER_YML.format(id=pid, n=n))
+            (root / "cahiers" / folder / "a.md").write_text("# Titel\n\nTekst.\n")
+        entries = catalog(root)
+        errors = {e.path.parent.name: str(e.error) for e in entries if e.error}
+        assert sorted(errors) == ["01-een", "02-kopie", "03-drie", "04-vier"]
+        assert errors["01-een"].endswith("01-een/publication.yml:1: publication id `cahier-01` "
+                                         f"is also used by {root.relative_to(ROOT)}/cahiers/"
+                                         "02-kopie/publication.yml: give each publication its own")
+        assert "02-kopie/publication.yml:1: publication id `cahier-01`" in errors["02-kopie"]
+        assert "03-drie/publication.yml:9: number 3 of the series `Proefreeks` is also used " \
+               "by" in errors["03-drie"] and "04-vier/publication.yml" in errors["03-drie"]
+        assert [e.path.parent.name for e in select(entries, ["cahier-01"])] == ["01-een",
+                                                                               "02-kopie"]
+        assert [e.error for e in entries if e.id == "cahier-05"] == [None]
+    finally:
+        shutil.rmtree(root)

@@ -78,7 +78,36 @@ def catalog(root: Path = ROOT) -> list[Entry]:
         size = source_size(config)
         entries.append(Entry(config.id, path, config.kind, config.title, size,
                              stylesheet=config.stylesheet, config=config))
+    _unique(entries)
     return entries
+
+
+def _unique(entries: list[Entry]) -> None:
+    """Two publications with one id (or two cahiers of a series with one number) would
+    write one PDF twice: both are errors that name the other folder; the rest still build."""
+    def claims(entry):
+        data = entry.config.data
+        yield "id", entry.id, f"publication id `{entry.id}`"
+        if data.get("series") and data.get("number") is not None:
+            yield "number", (data["series"], data["number"]), \
+                f"number {data['number']} of the series `{data['series']}`"
+
+    seen: dict[tuple, Entry] = {}
+    clashes: dict[int, BuildError] = {}
+    for entry in entries:
+        if entry.error is not None:
+            continue
+        for key, value, what in claims(entry):
+            other = seen.setdefault((key, value), entry)
+            if other is entry:
+                continue
+            for one, two in ((entry, other), (other, entry)):
+                clashes.setdefault(id(one), BuildError(
+                    f"{what} is also used by {deps.shown(two.path)}: give each publication "
+                    f"its own", one.path, one.config.lines.get(key)))
+    for entry in entries:
+        if id(entry) in clashes:
+            entry.error = clashes[id(entry)]
 
 
 def _light_id(path: Path) -> str:
@@ -109,7 +138,9 @@ def select(entries: list[Entry], ids) -> list[Entry]:
     unknown = [i for i in wanted if i not in known]
     if unknown:
         raise KeyError(unknown)
-    return [known[i] for i in dict.fromkeys(wanted)]
+    wanted = list(dict.fromkeys(wanted))
+    # two publications with one id are both selected (both fail, naming each other)
+    return sorted((e for e in entries if e.id in wanted), key=lambda e: wanted.index(e.id))
 
 
 # -- the lock ----------------------------------------------------------------------------------
