@@ -129,3 +129,22 @@ def test_two_publications_with_one_id_or_number_are_both_errors_naming_each_othe
         assert [e.error for e in entries if e.id == "cahier-05"] == [None]
     finally:
         shutil.rmtree(root)
+
+
+@pytest.mark.parametrize("change, line, words", [
+    (("trim: 148mm 210mm", "trim: Amm 210mm"), 5, "`trim` must be"),
+    (("trim: 148mm 210mm", "trim: 1480mm 210mm"), 5, "outside 40–1000 mm"),
+    (("id: proef", "id: ../../etc"), 1, "lower-case letters"),
+    (("language: nl", "language: Nederlands!"), 4, "language tag"),
+    (("template: book.html.j2", "template: ../book/publication.yml"), 6, "not found"),
+    (("sources:", "pages: {multiple: 0}\nsources:"), 8, "at least 1"),
+    (("sources:", "pages: {max: true}\nsources:"), 8, "whole number"),
+    (("sources:", "keywords: [een, 2]\nsources:"), 8, "list of texts"),
+    (("sources:", "imposition: misschien\nsources:"), 8, "yes or no"),
+    (("  - a.md", "  - part: 3\n    sources: [a.md]"), 9, "`part` of a part"),
+])
+def test_publication_yml_is_validated_whole_with_its_line(pub, change, line, words):
+    folder = pub(GOOD_YML.replace(*change))
+    with pytest.raises(BuildError) as info:
+        load_config(folder / "publication.yml")
+    assert info.value.line == line and words in info.value.message, str(info.value)

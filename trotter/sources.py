@@ -208,24 +208,11 @@ def load_config(path: Path) -> PublicationConfig:
             if required:
                 raise BuildError(f"missing required key `{key}` ({description})", path, 1)
             continue
-        if not isinstance(data[key], kind):
+        if not _is_a(data[key], kind):
             raise BuildError(f"`{key}` must be a {_type_name(kind)} ({description})",
                              path, lines.get(key))
-    if data["kind"] not in KINDS:
-        raise BuildError(f"unknown kind `{data['kind']}`: use one of {', '.join(KINDS)}",
-                         path, lines.get("kind"))
-    check_keys(data.get("pages") or {}, PAGE_RULES, path, lines, "pages", lines.get("pages", 1))
-    if "accent" in data and not re.fullmatch(r"var\(--c-[a-z0-9-]+\)", data["accent"]):
-        raise BuildError("`accent` must name a colour token, e.g. `var(--c-hr)`", path,
-                         lines.get("accent"))
+    _check_values(data, path, lines)
     trim = data["trim"].split()
-    if len(trim) != 2 or not all(t.endswith("mm") for t in trim):
-        raise BuildError("`trim` must be `<width>mm <height>mm`, e.g. `148mm 210mm`",
-                         path, lines.get("trim"))
-    for key in ("template", "stylesheet"):
-        folder = "templates" if key == "template" else "styles"
-        if not (ROOT / folder / data[key]).is_file():
-            raise BuildError(f"{key} `{data[key]}` not found in {folder}/", path, lines.get(key))
     front, parts = _load_sources(data["sources"], path, lines)
     if not front and not any(p.sources for p in parts):
         raise BuildError("empty publication: `sources` lists no Markdown file", path,
@@ -236,6 +223,62 @@ def load_config(path: Path) -> PublicationConfig:
         stylesheet=data["stylesheet"], front=front, parts=parts, data=data, lines=lines)
     _warn_unlisted(config)
     return config
+
+
+ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+LENGTH_MM = re.compile(r"(\d+(?:\.\d+)?)mm")
+TRIM_RANGE = (40.0, 1000.0)          # mm: from a bookmark to a poster
+
+
+def _check_values(data: dict, path: Path, lines: dict) -> None:
+    """Every value of a publication.yml that has the right type, checked for what it says:
+    an error names the key's line."""
+    def fail(key, message):
+        raise BuildError(message, path, lines.get(key))
+
+    if data["kind"] not in KINDS:
+        fail("kind", f"unknown kind `{data['kind']}`: use one of {', '.join(KINDS)}")
+    if not ID.fullmatch(data["id"]):
+        fail("id", f"`id` `{data['id']}` must be lower-case letters, digits and `-` (it names "
+                   "the output file)")
+    if not LANGUAGE.fullmatch(data["language"]):
+        fail("language", f"`language` `{data['language']}` is not a language tag, e.g. `nl`")
+    pages = data.get("pages") or {}
+    check_keys(pages, PAGE_RULES, path, lines, "pages", lines.get("pages", 1))
+    for rule, value in pages.items():
+        if value is not None and (not _is_a(value, int) or value < 1):
+            fail("pages", f"page rule `{rule}` must be a whole number of at least 1, "
+                          f"not `{value}`")
+    if "accent" in data and not re.fullmatch(r"var\(--c-[a-z0-9-]+\)", data["accent"]):
+        fail("accent", "`accent` must name a colour token, e.g. `var(--c-hr)`")
+    trim = data["trim"].split()
+    sizes = [LENGTH_MM.fullmatch(t) for t in trim]
+    if len(trim) != 2 or not all(sizes):
+        fail("trim", f"`trim` must be `<width>mm <height>mm`, e.g. `148mm 210mm`, "
+                     f"not `{data['trim']}`")
+    for size in sizes:
+        if not TRIM_RANGE[0] <= float(size.group(1)) <= TRIM_RANGE[1]:
+            fail("trim", f"trim size {size.group(0)} lies outside {TRIM_RANGE[0]:.0f}–"
+                         f"{TRIM_RANGE[1]:.0f} mm")
+    for key in ("keywords",):
+        for i, item in enumerate(data.get(key) or []):
+            if not isinstance(item, str):
+                raise BuildError(f"`{key}` must be a list of texts, item {i + 1} is not",
+                                 path, lines.get((key, i), lines.get(key)))
+    for key in ("template", "stylesheet"):
+        folder = ROOT / ("templates" if key == "template" else "styles")
+        file = (folder / data[key]).resolve()
+        if not file.is_relative_to(folder) or not file.is_file():
+            fail(key, f"{key} `{data[key]}` not found in {folder.name}/")
+
+
+def _is_a(value, kind) -> bool:
+    """isinstance, where a yes/no is not a number"""
+    if isinstance(value, bool) and kind is not bool and bool not in (
+            kind if isinstance(kind, tuple) else (kind,)):
+        return False
+    return isinstance(value, kind)
 
 
 def _load_sources(entries: list, path: Path, lines: dict):
@@ -261,6 +304,10 @@ def _load_sources(entries: list, path: Path, lines: dict):
         line = lines.get(("sources", i), lines.get("sources"))
         if isinstance(entry, dict):
             check_keys(entry, PART_KEYS, path, {}, "a part", line)
+            for key, kind in PART_KEYS.items():
+                if entry.get(key) is not None and not _is_a(entry[key], kind):
+                    raise BuildError(f"`{key}` of a part must be a {_type_name(kind)}",
+                                     path, line)
             if "part" not in entry or "sources" not in entry:
                 raise BuildError("a part needs `part:` (its title) and `sources:`", path, line)
             perspective = entry.get("perspective")
