@@ -77,10 +77,11 @@ SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10">'
        '<rect width="20" height="10" fill="#{}"/></svg>')
 
 
-def git(repo, *args):
+def git(repo, *args, date: int | None = None):
+    when = {"GIT_COMMITTER_DATE": f"@{date} +0000"} if date else {}
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
                    env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t", **when})
 
 
 @pytest.fixture(scope="module")
@@ -197,8 +198,9 @@ def test_a_commit_that_touches_an_input_gives_that_publication_a_new_date(repo):
     text.write_text(text.read_text() + "\nNog een zin.\n")
     run = subprocess.run(BUILD + ["build"], cwd=repo, capture_output=True, text=True)
     assert "b: done" in run.stdout
-    time.sleep(1.1)                                          # a commit time of its own
-    git(repo, "commit", "-q", "-am", "text of b")
+    later = int(subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=repo, text=True,
+                               capture_output=True).stdout) + 60
+    git(repo, "commit", "-q", "-am", "text of b", date=later)   # a commit time of its own
     assert to_rebuild(repo) == {"b"}                           # new source date
 
 
@@ -322,7 +324,6 @@ def test_a_dead_worker_fails_only_its_task_and_the_pool_goes_on():
         deadline = time.monotonic() + 30
         while not any(w.task for w in pool.workers) and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(1)
         os.kill(pool.workers[0].process.pid, signal.SIGKILL)
         with pytest.raises(WorkerDied, match="ended by SIGKILL"):
             doomed.result(timeout=60)
@@ -348,14 +349,17 @@ def test_a_dead_worker_is_a_failed_publication_not_a_crash(monkeypatch):
 def test_interrupted_build_leaves_no_partial_pdf_and_no_current_claim(repo):
     text = repo / "cahiers" / "02-b" / "tekst.md"
     original = text.read_text()
-    text.write_text(original + "\n" + "Een lange alinea om te zetten. " * 2000 + "\n")
+    text.write_text(original + "\n" + "Een lange alinea om te zetten. " * 20000 + "\n")
     try:
         proc = subprocess.Popen(BUILD + ["build", "b"], cwd=repo, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
-        time.sleep(3)
+        out = proc.stdout.readline()             # the sign: "b: building", layout under way
+        assert "b: building" in out, out
         os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode != 0, out + err
+        rest, err = proc.communicate(timeout=60)
+        out += rest
+        assert proc.returncode == 130, out + err
+        assert "interrupted" in err
         assert not list((repo / "dist" / "print").glob(".*.tmp"))
         assert "b" in to_rebuild(repo)
     finally:
@@ -391,13 +395,11 @@ def test_watch_rebuilds_on_save(repo):
     code = repo / "trotter" / "html.py"
     source = code.read_text()
     try:
-        wait_for("watching for changes")
-        time.sleep(2)    # the message comes just before the file watcher is set up
+        wait_for("watching for changes")     # said once the file watcher is set up
         colofon.write_text(original + "Een regel erbij.\n")
         wait_for("cahiers/02-b/colofon.md")
         wait_for("b: done")
         wait_for("watching for changes")
-        time.sleep(1)
         # saved build code: the process starts again and builds with the new code
         code.write_text(source + "\n# a comment saved while watching\n")
         wait_for("watch starts again")

@@ -1,7 +1,9 @@
 """Command-line interface. `build.py` at the top of the repository calls `main`.
 
 Exit codes: 0 success, 1 a build error (a mistake in the sources), 2 usage error,
-3 an unexpected internal error (traceback in dist/build.log).
+3 an unexpected internal error (traceback in dist/build.log), 4 the machine refused (a full
+disk, permission denied, a read-only folder: the message names the path), 130 interrupted.
+One error policy for every command: `Policy.invoke`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import ROOT
-from .errors import BuildError
+from .errors import BuildError, EnvironmentFault
 from .pipeline import DIST, output_path
 from .runner import LOG
 from .sources import load_config
@@ -54,15 +56,43 @@ def run() -> None:
         _fail_internal(exc)
 
 
+class Policy(click.Group):
+    """The one error policy of every command: a mistake in the sources or a held lock is its
+    message and exit 1, what the machine refuses is one line with the path and exit 4,
+    Ctrl-C or SIGTERM exit 130 (nothing unfinished was written); anything else is internal
+    (`run`)."""
+
+    def invoke(self, ctx):
+        from .runner import Locked
+
+        try:
+            return super().invoke(ctx)
+        except (BuildError, Locked) as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(getattr(exc, "exit_code", 1))
+        except OSError as exc:
+            fault = EnvironmentFault.from_os_error(exc)
+            if fault is None:
+                raise
+            click.echo(str(fault), err=True)
+            sys.exit(fault.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing unfinished was written", err=True)
+            sys.exit(130)
+
+
 def _fail_internal(exc: BaseException) -> None:
-    LOG.parent.mkdir(parents=True, exist_ok=True)
-    LOG.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-    click.echo(f"internal error: {exc.__class__.__name__}: {exc} "
-               f"(traceback in {LOG.relative_to(ROOT)})", err=True)
+    try:
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        LOG.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"traceback in {LOG.relative_to(ROOT)}"
+    except OSError as err:
+        where = f"no traceback: {LOG.relative_to(ROOT)} cannot be written: {err.strerror}"
+    click.echo(f"internal error: {exc.__class__.__name__}: {exc} ({where})", err=True)
     sys.exit(3)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Policy, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """Build the Talenten Trotter publications from their Markdown sources."""
 
@@ -84,24 +114,16 @@ def build(ids, variant, force, jobs, verbose, strict):
     publications whose recorded inputs changed are rebuilt, and within a publication only
     the chapters (render units) that changed or moved.
     """
-    from .runner import (Locked, build_lock, interrupt_on_terminate, plan, run_builds,
-                         write_log)
+    from .runner import build_lock, interrupt_on_terminate, plan, run_builds, write_log
 
     entries = _entries(ids)
     planned = plan(entries, variant, force)
     if (strict or planned[1]) and _stylesheet_problems(entries, strict):
         sys.exit(1)
-    try:
-        with interrupt_on_terminate(), build_lock("build"):
-            outcome = run_builds(entries, variant, jobs=jobs, force=force, echo=click.echo,
-                                 echo_err=lambda m: click.echo(m, err=True), verbose=verbose,
-                                 planned=planned)
-    except Locked as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("interrupted: unfinished publications were not written", err=True)
-        sys.exit(130)
+    with interrupt_on_terminate(), build_lock("build"):
+        outcome = run_builds(entries, variant, jobs=jobs, force=force, echo=click.echo,
+                             echo_err=lambda m: click.echo(m, err=True), verbose=verbose,
+                             planned=planned)
     if outcome.internal:
         write_log(outcome)
         names = ", ".join(i for i, _ in outcome.internal)
@@ -111,10 +133,13 @@ def build(ids, variant, force, jobs, verbose, strict):
         click.echo(f"\n{len(outcome.failed)} of {len(entries)} publications failed:", err=True)
         for pub_id, error in outcome.failed:
             click.echo(f"  {pub_id}: {error.splitlines()[0]}", err=True)
-    if outcome.internal:
-        sys.exit(3)
-    if outcome.failed:
-        sys.exit(1)
+    sys.exit(_exit_code(outcome))
+
+
+def _exit_code(outcome) -> int:
+    """3 internal, 4 the machine refused, 1 a mistake in the sources, else 0."""
+    return (3 if outcome.internal else 4 if outcome.environment else 1 if outcome.failed
+            else 0)
 
 
 def _stylesheet_problems(entries, strict: bool) -> bool:
@@ -171,25 +196,19 @@ def _count(n: int, noun: str) -> str:
 def specimen(ids, jobs):
     """Every component of the house style once, with the styles of each publication named
     (default: one of every kind), and the token sheet: dist/specimen/specimen-<id>.pdf."""
-    from .runner import Locked, build_lock, interrupt_on_terminate, run_builds, write_log
+    from .runner import build_lock, interrupt_on_terminate, run_builds, write_log
     from .specimen import entries as specimen_entries
 
     named = [e.id for e in _entries(ids)] if ids else None   # `cahiers` too; unknown: usage
-    try:
-        with interrupt_on_terminate(), build_lock("specimen"):
-            built = specimen_entries(named)
-            _stylesheet_problems(built, strict=False)
-            outcome = run_builds(built, "print", jobs=jobs, echo=click.echo,
-                                 echo_err=lambda m: click.echo(m, err=True))
-    except Locked as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    with interrupt_on_terminate(), build_lock("specimen"):
+        built = specimen_entries(named)
+        _stylesheet_problems(built, strict=False)
+        outcome = run_builds(built, "print", jobs=jobs, echo=click.echo,
+                             echo_err=lambda m: click.echo(m, err=True))
     if outcome.internal:
         write_log(outcome)
         click.echo(f"internal error (traceback in {LOG.relative_to(ROOT)})", err=True)
-    sys.exit(3 if outcome.internal else 1 if outcome.failed else 0)
+    sys.exit(_exit_code(outcome))
 
 
 @main.group()
@@ -205,11 +224,7 @@ def new_cahier(name, title, subtitle):
     """Create cahiers/NN-NAME/ with the next number of the series."""
     from .scaffold import new_cahier as create
 
-    try:
-        folder = create(name, title, subtitle)
-    except BuildError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    folder = create(name, title, subtitle)
     shown = folder.relative_to(ROOT)
     pub_id = f"cahier-{shown.name.split('-', 1)[0]}"
     click.echo(f"created {shown}/: publication.yml, cahier.md, formulier.md, colofon.md\n"
@@ -248,11 +263,7 @@ def preflight(ids, variant):
     colour, output intent, images, total ink, annotations. Exit 1 when anything fails."""
     from .preflight import inspect
 
-    try:
-        configs = _configs(ids)
-    except BuildError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    configs = _configs(ids)
     failed = 0
     for config in configs:
         path = output_path(config.id, variant)
@@ -280,11 +291,7 @@ def proof(ids, dpi, no_build):
     """Contact sheets of the print PDFs as spreads: dist/proofs/<id>-NN.png."""
     from .proof import run as run_proof
 
-    try:
-        configs = _configs(ids)
-    except BuildError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    configs = _configs(ids)
     sys.exit(run_proof([(c.id, c.kind) for c in configs], dpi=dpi, build=not no_build))
 
 
@@ -365,11 +372,7 @@ def release_(version, out, force, jobs, allow_dirty):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json):
     """List the publications with their sources and outputs."""
-    try:
-        configs = _configs(())
-    except BuildError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    configs = _configs(())
     rows = [{
         "id": c.id, "kind": c.kind, "title": c.data["title"],
         "trim": " ".join(c.trim),
@@ -392,13 +395,9 @@ def html(pub_id, variant):
     from .html import render_html
     from .model import build_document
 
-    try:
-        (config,) = _configs((pub_id,))
-        text = render_html(build_document(config), variant,
-                           source_date([config.path, *config.all_sources()]))
-    except BuildError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    (config,) = _configs((pub_id,))
+    text = render_html(build_document(config), variant,
+                       source_date([config.path, *config.all_sources()]))
     out = DIST / "html" / f"{pub_id}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
@@ -409,11 +408,7 @@ def html(pub_id, variant):
 def clean():
     """Empty dist/ (all outputs and the build cache). Waits for no one: refused while a
     build is running. The fonts and CMYK profile in .cache/ stay."""
-    from .runner import Locked, clean as clean_dist
+    from .runner import clean as clean_dist
 
-    try:
-        clean_dist()
-    except Locked as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    clean_dist()
     click.echo("emptied dist/")

@@ -1,7 +1,9 @@
-"""User-facing errors: every mistake an editor can make is reported as `path:line: message`."""
+"""User-facing errors: every mistake an editor can make is reported as `path:line: message`;
+what the machine refuses (a full disk, a read-only folder) is an `EnvironmentFault`."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -41,3 +43,38 @@ class BuildErrors(BuildError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+#: what the machine refuses, not a mistake in the sources or in the code
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS,
+                      errno.EMFILE, errno.ENFILE, errno.ENOTDIR, errno.EISDIR, errno.EIO}
+
+
+class EnvironmentFault(BuildError):
+    """The machine refused to read or write a file: full disk, permission denied, read-only
+    file system. Its own exit code (4); the message names the path."""
+
+    exit_code = 4
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> "EnvironmentFault | None":
+        if exc.errno not in ENVIRONMENT_ERRNOS:
+            return None
+        what = exc.strerror or str(exc)
+        where = exc.filename
+        if where is None:
+            return cls(f"the system refused: {what}")
+        return cls(f"cannot write {_shown(where)}: {what}")
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _shown(path) -> str:
+    from . import ROOT
+
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except (ValueError, OSError):
+        return str(path)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ROOT, deps
-from .errors import BuildError
+from .errors import BuildError, EnvironmentFault
 from .sources import PublicationConfig
 
 DIST = ROOT / "dist"
@@ -296,18 +296,25 @@ def _year(date: int) -> int:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, then rename: never a half-written PDF."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except BaseException as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        fault = (EnvironmentFault.from_os_error(OSError(exc.errno, exc.strerror, str(path)))
+                 if isinstance(exc, OSError) else None)
+        if fault is None:
+            raise
+        kept = " (the previous file was kept)" if path.exists() else ""
+        raise EnvironmentFault(f"{fault.message}{kept}") from None
     stale_marker(path).unlink(missing_ok=True)
 
 
@@ -324,8 +331,11 @@ def stale_marker(path: Path) -> Path:
 def mark_stale(path: Path, reason: str) -> bool:
     """After a failed build: keep the previous PDF, but mark it as stale. True if it exists."""
     if path.exists():
-        stale_marker(path).write_text(f"This PDF is stale: the last build failed.\n{reason}\n",
-                                      encoding="utf-8")
+        try:
+            stale_marker(path).write_text(f"This PDF is stale: the last build failed.\n"
+                                          f"{reason}\n", encoding="utf-8")
+        except OSError:
+            pass          # a full disk: its cache entry is gone, so the next build rebuilds it
         return True
     return False
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ROOT, deps
-from .errors import BuildError
+from .errors import BuildError, EnvironmentFault
 from .pipeline import DIST, mark_stale, output_path, source_size
 
 LOCK = DIST / ".lock"
@@ -41,6 +41,7 @@ class Outcome:
     up_to_date: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     internal: list[tuple[str, str]] = field(default_factory=list)   # (id, traceback)
+    environment: list[tuple[str, str]] = field(default_factory=list)  # failed: the machine
     results: dict = field(default_factory=dict)                     # id -> pipeline.Result
     seconds: float = 0.0
 
@@ -334,6 +335,11 @@ def _build_one(task: Task, pool):
         return ("failed", exc)
     except WorkerDied as exc:
         return ("failed", BuildError(str(exc), entry.path))
+    except OSError as exc:
+        fault = EnvironmentFault.from_os_error(exc)
+        if fault is None:
+            return ("internal", traceback.format_exc())
+        return ("failed", fault)
     except InternalError as exc:
         return ("internal", str(exc))
     except Exception:  # noqa: BLE001 - an internal error is reported, not raised
@@ -364,6 +370,8 @@ def _report(entry: Entry, result, variant: str, progress: Progress, outcome: Out
         progress.finished(f"{entry.id}: failed{note}")
         echo_err(message)
         outcome.failed.append((entry.id, message))
+        if isinstance(value, EnvironmentFault):
+            outcome.environment.append((entry.id, message))
     else:
         progress.finished(f"{entry.id}: internal error{note}")
         outcome.internal.append((entry.id, message))

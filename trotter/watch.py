@@ -57,13 +57,22 @@ def _watch(load_entries, variant, jobs, echo, echo_err, debounce_ms, stop_event)
                                pool=pool)
             except (BuildError, Locked) as exc:
                 echo_err(str(exc))
-            echo("watching for changes (Ctrl-C to stop)")
 
         build()
         paths = [ROOT / name for name in WATCHED if (ROOT / name).exists()]
+        # watchfiles yields an empty set when it has watched for `rust_timeout` ms without a
+        # change: the watcher is set up, so a save from now on is seen. Said once per build.
+        announce = True
         for changes in watch_changes(*paths, debounce=debounce_ms, step=50,
-                                     watch_filter=relevant,
+                                     watch_filter=relevant, rust_timeout=250,
+                                     yield_on_timeout=True,
                                      stop_event=stop_event, raise_interrupt=True):
+            if not changes:
+                if announce:
+                    echo("watching for changes (Ctrl-C to stop)")
+                    announce = False
+                continue
+            announce = True
             names = sorted({str(Path(p).relative_to(ROOT)) for _, p in changes})
             echo(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
             if any(Path(p).suffix == ".py" and Path(p).is_relative_to(code)
