@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -475,3 +476,54 @@ def test_check_warns_once_about_an_unlisted_file(repo):
         loose.unlink()
     assert run.returncode == 0, run.stdout + run.stderr
     assert (run.stdout + run.stderr).count("los.md: not listed") == 1, run.stderr
+
+
+@contextmanager
+def full_dist(repo):
+    """dist/ of the scratch repository on a file system of its own (tmpfs, as root), with
+    what the last build left in it, and full; the real dist/ is back afterwards."""
+    dist = repo / "dist"
+    saved = {p.relative_to(dist): p.read_bytes() for p in dist.rglob("*") if p.is_file()}
+    size = sum(len(b) for b in saved.values()) + (1 << 20)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                              str(dist)], capture_output=True, text=True)
+    assert mounted.returncode == 0, f"this test mounts a small tmpfs as root: {mounted.stderr}"
+    try:
+        for name, data in saved.items():
+            (dist / name).parent.mkdir(parents=True, exist_ok=True)
+            (dist / name).write_bytes(data)
+        with open(dist / "filler", "wb") as fh:      # fill it up
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+            except OSError:
+                pass
+        yield dist
+    finally:
+        subprocess.run(["umount", str(dist)], check=True)
+
+
+def test_a_full_disk_or_a_read_only_dist_is_named_with_its_own_exit_code(repo):
+    text = repo / "cahiers" / "02-b" / "tekst.md"
+    original = text.read_text()
+    try:
+        text.write_text(original + "\nEen zin die niet meer op de schijf past.\n")
+        with full_dist(repo) as dist:
+            before = (dist / "print" / "b.pdf").read_bytes()
+            run = subprocess.run(BUILD + ["build", "b"], cwd=repo, capture_output=True,
+                                 text=True)
+            assert run.returncode == 4, run.stdout + run.stderr
+            assert "cannot write dist/" in run.stderr and "No space left" in run.stderr
+            assert "internal" not in run.stderr and "Traceback" not in run.stderr
+            assert (dist / "print" / "b.pdf").read_bytes() == before       # kept
+            subprocess.run(["mount", "-o", "remount,ro", str(dist)], check=True)
+            run = subprocess.run(BUILD + ["build", "b"], cwd=repo, capture_output=True,
+                                 text=True)
+            assert run.returncode == 4 and "Read-only file system" in run.stderr, run.stderr
+            assert "cannot write dist/" in run.stderr
+        # the fault is gone: the same build succeeds
+        run = subprocess.run(BUILD + ["build", "b"], cwd=repo, capture_output=True, text=True)
+        assert run.returncode == 0 and "b: done" in run.stdout, run.stdout + run.stderr
+    finally:
+        text.write_text(original)

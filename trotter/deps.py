@@ -127,10 +127,20 @@ def read_bytes(path: Path, recorder: Recorder | None = None) -> bytes:
 def write_json(path: Path, data, indent: int | None = None) -> None:
     """Write a JSON file whole or not at all: a temporary file beside it (`.<name>.*.tmp`,
     which runner.remove_leftovers clears after a killed command), then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(data, indent=indent).encode("utf-8"))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all (a temporary file beside it, then a rename); what
+    the machine refuses is an OSError that names `path`."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(data, indent=indent), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 # -- what else shapes a PDF ------------------------------------------------------------------

@@ -161,10 +161,13 @@ def build_lock(what: str = "build", dist: Path = DIST):
             holder = fh.read().strip() or "?"
             raise Locked(f"another build is running ({holder}); wait for it to finish") \
                 from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}, {what}")
-        fh.flush()
+        try:                      # who holds it: a courtesy, the lock is the flock
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}, {what}")
+            fh.flush()
+        except OSError:
+            pass
         try:
             yield
         finally:

@@ -25,6 +25,7 @@ be laid out apart: the publication is then laid out whole.
 
 from __future__ import annotations
 
+import hashlib
 import html as htmlmod
 import json
 import os
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .deps import CACHE, changed_input, write_json
+from .deps import CACHE, changed_input, write_atomic, write_json
 from .errors import BuildError
 
 DEBUG = bool(os.environ.get("TROTTER_DEBUG_UNITS"))
@@ -154,9 +155,12 @@ class UnitCache:
             data = json.loads(meta.read_text(encoding="utf-8"))
             if changed_input(data["inputs"]) is not None:
                 return None
+            body = pdf.read_bytes()
+            if hashlib.sha256(body).hexdigest() != data["pdf_sha256"]:
+                return None                     # a damaged or foreign file: lay it out again
             laid = Laid(Placement(**{k: tuple(tuple(x) for x in v) if isinstance(v, list)
                                      else v for k, v in data["placement"].items()}),
-                        pdf.read_bytes(), [tuple(p) for p in data["pages"]], data["anchors"],
+                        body, [tuple(p) for p in data["pages"]], data["anchors"],
                         data["strings"], data["inputs"], data["warnings"],
                         data.get("preflight"), cached=True)
         except (OSError, ValueError, KeyError, TypeError):
@@ -167,9 +171,10 @@ class UnitCache:
     def put(self, key: str, laid: Laid) -> None:
         if self.folder is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / f"{key}.pdf").write_bytes(laid.pdf)
-        data = {"placement": {"lead": laid.placement.lead, "start": laid.placement.start,
+        # both files by rename, the PDF first; the entry names the PDF's hash, so a PDF that
+        # does not match its entry (a kill between the two, a damaged file) is never used
+        write_atomic(self.folder / f"{key}.pdf", laid.pdf)
+        data = {"pdf_sha256": hashlib.sha256(laid.pdf).hexdigest(), "placement": {"lead": laid.placement.lead, "start": laid.placement.start,
                               "strings": laid.placement.strings,
                               "numbers": laid.placement.numbers},
                 "pages": laid.pages, "anchors": laid.anchors, "strings": laid.strings,
