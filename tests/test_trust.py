@@ -148,3 +148,60 @@ def test_publication_yml_is_validated_whole_with_its_line(pub, change, line, wor
     with pytest.raises(BuildError) as info:
         load_config(folder / "publication.yml")
     assert info.value.line == line and words in info.value.message, str(info.value)
+
+
+def test_a_unit_that_takes_too_long_is_stopped_and_named_and_the_pool_goes_on():
+    from trotter.finishing import pdf_settings
+    from trotter.workers import Pool
+
+    settings = {k: v for k, v in pdf_settings("screen").items() if k != "variant"}
+    endless = "<html><body>" + "<p>Een lange alinea om te zetten.</p>" * 60000 + "</body></html>"
+    short = '<html lang="nl"><head><title>Kort</title></head><body><p>Kort.</p></body></html>'
+    with Pool(1, timeout=3) as pool:
+        slow = pool.submit("render", dict(html=endless, unit="02-lang", source=str(
+            ROOT / "book" / "publication.yml"), **settings))
+        with pytest.raises(BuildError) as info:
+            slow.result(timeout=120)
+        assert "`02-lang` took longer than 3 s, the unit timeout" in str(info.value)
+        assert str(info.value).startswith("book/publication.yml: ")
+        assert pool.submit("render", dict(html=short, **settings)).result(
+            timeout=120)["pdf"].startswith(b"%PDF")
+
+
+def test_a_failed_publication_cancels_its_waiting_units(monkeypatch):
+    from concurrent.futures import Future
+
+    from trotter import pipeline
+
+    class FakePool:
+        def __init__(self):
+            self.futures = []
+
+        def submit(self, kind, kwargs, priority=0):
+            future = Future()
+            self.futures.append(future)
+            return future
+
+        def idle(self):
+            return True
+
+    layout = pipeline._Layout.__new__(pipeline._Layout)
+    layout.pool, layout.queued, layout.memory = FakePool(), [], None
+    layout.config = load_config(ROOT / "tests" / "sample" / "publication.yml")
+    layout.settings, layout.render_settings, layout.priority = {"variant": "print"}, {}, 0
+    layout.cache = type("NoCache", (), {"get": lambda s, k: None, "put": lambda s, k, v: None,
+                                        "hint": lambda s: {}})()
+    layout.key = lambda html, lead: str(hash((html, lead)))
+
+    def settle(parts, submit, *args):
+        from trotter.units import Placement
+
+        for unit in parts:
+            submit(unit, Placement(0, 1, (), ()), "<p>x</p>")
+        layout.pool.futures[0].set_exception(BuildError("a mistake"))
+        raise BuildError("a mistake")
+
+    monkeypatch.setattr("trotter.units.settle", settle)
+    with pytest.raises(BuildError):
+        layout.settle([type("Unit", (), {"name": n})() for n in ("een", "twee", "drie")])
+    assert [f.cancelled() for f in layout.pool.futures] == [False, True, True]

@@ -126,6 +126,7 @@ class _Layout:
         self.packages = json.dumps(deps.packages(), sort_keys=True)
         self.warnings: list[str] = []
         self.memory = None
+        self.queued: list = []                  # the pool's futures of this publication
         self.parts, self.groups, self.extra, self.date = [], None, 0, 0
 
     def run(self, doc, variant: str, version, inputs, whole: bool, clock,
@@ -208,7 +209,7 @@ class _Layout:
         from .units import Laid, Unsplittable
 
         future = self.pool.submit("render", dict(
-            html=html, source=str(self.config.path), lead=placement.lead,
+            html=html, source=str(self.config.path), unit=unit.name, lead=placement.lead,
             preflight=(self.config.trim, self.settings["variant"]), **self.render_settings),
             priority=self.priority)
         result: Future = Future()
@@ -228,14 +229,22 @@ class _Layout:
                                    r["layout"], r["write"]))
 
         future.add_done_callback(done)
+        self.queued.append(future)
         return result
 
     def settle(self, parts) -> list:
         from .units import Memory, settle
 
         self.memory = self.memory or Memory()
-        laid = settle(parts, self.submit, self.key, self.cache, self.pool.idle,
-                      self.config.path, self.memory)
+        try:
+            laid = settle(parts, self.submit, self.key, self.cache, self.pool.idle,
+                          self.config.path, self.memory)
+        except BaseException:
+            for future in self.queued:       # a failed publication's waiting units go
+                future.cancel()
+            raise
+        finally:
+            self.queued = [f for f in self.queued if not f.done()]
         self.inputs = [row for unit in laid for row in unit.inputs]
         return laid
 

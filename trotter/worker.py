@@ -18,6 +18,7 @@ from .errors import BuildError
 def run(kind: str, kwargs: dict):
     if kind == "render":
         check = kwargs.pop("preflight", None)      # (trim, variant): the page checks
+        kwargs.pop("unit", None)                   # its name, for the pool's messages
         result = pdf.render(**kwargs)
         if check:
             from .preflight import check_pages

@@ -7,7 +7,9 @@ of the build process (nothing is forked). Tasks wait in one queue, by priority (
 publication first), and a free worker takes the next one.
 
 A worker that dies (killed, out of memory) fails only the task it was running, with the
-reason; the pool starts a new worker for the rest. `close()` ends the workers when the
+reason; the pool starts a new worker for the rest. A task that runs longer than the unit
+timeout (`TROTTER_UNIT_TIMEOUT` seconds, default 600: a layout that loops) is stopped: its
+worker is killed and the task fails naming the unit. `close()` ends the workers when the
 build is over; `terminate()` kills them at once (Ctrl-C, a stopped server).
 """
 
@@ -20,6 +22,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future
 from multiprocessing.connection import Connection, Pipe, wait
 
@@ -33,6 +36,18 @@ class WorkerDied(Exception):
 
 class InternalError(Exception):
     """A worker raised an unexpected exception; the message is its traceback."""
+
+
+DEFAULT_UNIT_TIMEOUT = 600.0
+
+
+def unit_timeout() -> float:
+    """Seconds one render unit may take (`TROTTER_UNIT_TIMEOUT`, default 600)."""
+    value = os.environ.get("TROTTER_UNIT_TIMEOUT", "")
+    try:
+        return float(value) if float(value) > 0 else DEFAULT_UNIT_TIMEOUT
+    except ValueError:
+        return DEFAULT_UNIT_TIMEOUT
 
 
 def _reason(exitcode: int | None) -> str:
@@ -59,6 +74,9 @@ class _Worker:
         self.process.stdin.close()
         self.process.stdout.close()
         self.task = None                 # (future, kind, kwargs) while busy
+        self.started = 0.0               # when it took its task (time.monotonic)
+        self.timed_out = False
+        self.task_kwargs: dict = {}      # of its last task, for the message when it died
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -72,8 +90,9 @@ class _Worker:
 
 
 class Pool:
-    def __init__(self, jobs: int | None = None):
+    def __init__(self, jobs: int | None = None, timeout: float | None = None):
         self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.timeout = timeout or unit_timeout()
         self.queue: list = []
         self.counter = itertools.count()
         self.workers: list[_Worker] = []
@@ -170,6 +189,7 @@ class Pool:
                 if not future.set_running_or_notify_cancel():
                     continue
                 free.task = (future, kind, kwargs)
+                free.started = time.monotonic()
                 try:
                     free.tasks.send((kind, kwargs))
                 except OSError:
@@ -184,6 +204,12 @@ class Pool:
                 self._assign()
             busy = [w for w in self.workers if w.task is not None]
             ready = wait([self.wake_r] + [w.conn for w in busy], timeout=1.0)
+            now = time.monotonic()
+            for w in busy:
+                if now - w.started > self.timeout and w.alive():
+                    w.timed_out = True          # noticed below as its death
+                    w.process.kill()
+                    w.process.wait()
             if self.wake_r in ready:
                 while self.wake_r.poll():
                     self.wake_r.recv_bytes()
@@ -204,10 +230,19 @@ class Pool:
                     code = w.process.returncode
                     w.kill()
                     future = w.task[0]
+                    w.task_kwargs = w.task[2]
                     w.task = None
                     with self.lock:
                         self.workers.remove(w)
-                    if not future.done():
+                    if future.done():
+                        continue
+                    if w.timed_out:
+                        kwargs = w.task_kwargs
+                        future.set_exception(BuildError(
+                            f"laying out `{kwargs.get('unit') or 'a unit'}` took longer than "
+                            f"{self.timeout:g} s, the unit timeout (TROTTER_UNIT_TIMEOUT): "
+                            "it was stopped", kwargs.get("source")))
+                    else:
                         future.set_exception(WorkerDied(
                             f"a worker process died: {_reason(code)}"))
 
