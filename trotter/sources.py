@@ -40,8 +40,14 @@ SCHEMA: dict[str, tuple[bool, type | tuple, str]] = {
     "backcover": (False, str, "Markdown file printed on the back cover"),
     "imposition": (False, bool, "make the imposed sheets of a brochure or card (default: yes)"),
     "edition": (False, str, "edition line in the colophon, with its year (else: first edition, the year of the source date)"),
+    "readability": (False, dict, "reading level the chapters keep, e.g. `{max_sentence_words: 25, max_average_words: 15}`"),
 }
 PAGE_RULES = {"exact": int, "multiple": int, "max": int}
+#: `readability:` keys (measured by readability.py, which the build never loads)
+LEVEL_KEYS = {
+    "max_sentence_words": "the most words one sentence may have",
+    "max_average_words": "the most words a sentence may have on average, per chapter",
+}
 PART_KEYS = {"part": str, "id": str, "perspective": str, "intro": str, "sources": list}
 PERSPECTIVES = ("management", "hr", "lijn", "medewerker")
 
@@ -214,6 +220,7 @@ def load_config(path: Path) -> PublicationConfig:
         raise BuildError(f"unknown kind `{data['kind']}`: use one of {', '.join(KINDS)}",
                          path, lines.get("kind"))
     check_keys(data.get("pages") or {}, PAGE_RULES, path, lines, "pages", lines.get("pages", 1))
+    _check_readability(data.get("readability"), path, lines.get("readability", 1))
     if "accent" in data and not re.fullmatch(r"var\(--c-[a-z0-9-]+\)", data["accent"]):
         raise BuildError("`accent` must name a colour token, e.g. `var(--c-hr)`", path,
                          lines.get("accent"))
@@ -235,6 +242,21 @@ def load_config(path: Path) -> PublicationConfig:
         stylesheet=data["stylesheet"], front=front, parts=parts, data=data, lines=lines)
     _warn_unlisted(config)
     return config
+
+
+def _check_readability(level, path: Path, line: int) -> None:
+    """`readability: {max_sentence_words: 25, max_average_words: 15}` (readability.py)."""
+    if level is None:
+        return
+    check_keys(level, LEVEL_KEYS, path, {}, "readability", line)
+    if not level:
+        raise BuildError(f"`readability` needs {' and/or '.join(LEVEL_KEYS)}", path, line)
+    for key, value in level.items():
+        whole = key == "max_sentence_words"
+        if (isinstance(value, bool) or not isinstance(value, int if whole else (int, float))
+                or value <= 0):
+            raise BuildError(f"`readability: {key}` must be a {'whole ' if whole else ''}number "
+                             f"of words above 0, not `{value}` ({LEVEL_KEYS[key]})", path, line)
 
 
 def _load_sources(entries: list, path: Path, lines: dict):
