@@ -207,6 +207,7 @@ class Chapter:
     path: Path                      # the source file listed in publication.yml
     title: str
     sentences: list[Sentence] = field(default_factory=list)
+    line: int = 1                   # of its title
 
     @property
     def words(self) -> int:
@@ -359,6 +360,7 @@ def _walk(md, tokens, path: Path, chapter: Chapter, context: list, errors: list,
             if types & _SKIP:
                 if "heading_open" in types and not chapter.title and opened[-1].tag == "h1":
                     chapter.title = token.content
+                    chapter.line = token.map[0] + 1 if token.map else 1
                 continue
             paragraph = opened[-1] if opened else None
             if paragraph is not None and paragraph.attrGet("class") == "citaat-bron":
@@ -443,7 +445,7 @@ def table(report: Report) -> list[str]:
 
 def warnings(report: Report) -> list[tuple[Path, int, str]]:
     """(path, line, message) for what goes beyond the declared level: every sentence over
-    the maximum where it stands, and a chapter's average at its first line."""
+    the maximum where it stands, and a chapter's average at its title."""
     level, found = report.level, []
     if not level.declared:
         return found
@@ -455,7 +457,7 @@ def warnings(report: Report) -> list[tuple[Path, int, str]]:
                                   f"sentence, the publication's level allows "
                                   f"{level.max_sentence_words}: {s.start(40)}"))
         if level.max_average_words is not None and chapter.average > level.max_average_words:
-            found.append((chapter.path, 1, f"readability: {chapter.average:.1f} words a "
+            found.append((chapter.path, chapter.line, f"readability: {chapter.average:.1f} words a "
                           f"sentence on average, the publication's level allows "
                           f"{level.max_average_words:g}"))
     return found

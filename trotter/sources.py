@@ -40,7 +40,8 @@ SCHEMA: dict[str, tuple[bool, type | tuple, str]] = {
     "backcover": (False, str, "Markdown file printed on the back cover"),
     "imposition": (False, bool, "make the imposed sheets of a brochure or card (default: yes)"),
     "edition": (False, str, "edition line in the colophon, with its year (else: first edition, the year of the source date)"),
-    "readability": (False, dict, "reading level the chapters keep, e.g. `{max_sentence_words: 25, max_average_words: 15}`"),
+    "readability": (False, dict, "reading level the chapters keep, e.g. "
+                    "`{max_sentence_words: 25, max_average_words: 15}`"),
 }
 PAGE_RULES = {"exact": int, "multiple": int, "max": int}
 #: `readability:` keys (measured by readability.py, which the build never loads)
