@@ -48,8 +48,9 @@ least one. It is an estimate — English loan words (`team`, `coach`) and a few 
 (`museum`) come out one syllable off — good enough for a score over hundreds of words.
 
 **Flesch–Douma** (Douma 1960, the Dutch Flesch reading ease):
-`206.835 − 0.93 × (words / sentences) − 77 × (syllables / words)`; higher is easier.
-Roughly: above 60 easy (B1), 30–60 fairly difficult, below 30 difficult.
+`206.835 − 0.93 × (words / sentences) − 77 × (syllables / words)`; higher is easier. The
+usual reading of the scale: 0–30 very difficult, 30–45 difficult, 45–60 fairly difficult,
+60–70 plain, 70–80 fairly easy, 80 and above easy.
 
 **The level.** A publication can declare the level its chapters keep, in publication.yml:
 
