@@ -4,6 +4,10 @@ Reads each publication.yml and its Markdown into the document model (no WeasyPri
 layout), checks the stylesheets (stylecheck.py), and, when hunspell-nl is there, the
 spelling. Reports one `path:line: message` per mistake, sorted by file and line, as
 compilers do, so an editor's "problems" pane and a pre-commit hook can read it.
+
+A publication that declares a reading level (`readability:` in publication.yml) is measured
+too (readability.py): a sentence or a chapter above the level is a warning,
+`path:line: warning: readability: …`, which does not make the check fail.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ class Problem:
     line: int | None
     message: str
     column: int | None = None
+    warning: bool = False          # reported, but does not fail the check
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         if self.line and self.column:
             where += f":{self.column}"
-        return f"{where}: {self.message}"
+        return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 def _shown(path) -> str:
@@ -71,6 +76,7 @@ def check(entries, spelling: bool = True, styles: bool = True) -> list[Problem]:
                 config = entry.config or load_config(entry.path)
                 stylesheets.add(config.stylesheet)
                 build_document(config)
+                problems += _readability(config)
             except BuildError as exc:
                 problems += from_error(exc)
         markdown.update(p for p in read.paths() if p.suffix == ".md")
@@ -86,3 +92,13 @@ def check(entries, spelling: bool = True, styles: bool = True) -> list[Problem]:
                                     f"(right? add it to {_shown(hunspell.WORDLIST)})"))
     background.shutdown()
     return sorted(set(problems), key=lambda p: (p.path, p.line or 0, p.column or 0, p.message))
+
+
+def _readability(config) -> list[Problem]:
+    """Warnings for what goes beyond the reading level the publication declares."""
+    if not config.data.get("readability"):
+        return []
+    from .readability import measure, warnings
+
+    return [Problem(_shown(path), line, message, warning=True)
+            for path, line, message in warnings(measure(config))]

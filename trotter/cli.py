@@ -177,12 +177,47 @@ def check_(ids, no_spelling):
     problems = check(entries, spelling=not no_spelling)
     for problem in problems:
         click.echo(str(problem))
-    files = len({p.path for p in problems})
-    summary = (f"{_count(len(problems), 'problem')} in {_count(files, 'file')}" if problems
+    errors = [p for p in problems if not p.warning]
+    files = len({p.path for p in errors})
+    summary = (f"{_count(len(errors), 'problem')} in {_count(files, 'file')}" if errors
                else "no problems")
+    if len(errors) < len(problems):
+        summary += f", {_count(len(problems) - len(errors), 'warning')}"
     click.echo(f"{summary} ({_count(len(entries), 'publication')}, "
                f"{time.perf_counter() - started:.2f} s)", err=True)
-    sys.exit(1 if problems else 0)
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@click.argument("ids", nargs=-1)
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when a chapter is above the level its publication declares.")
+def readability(ids, strict):
+    """Readability per publication (default: all) and chapter: sentences, words per
+    sentence, the longest sentence and the Flesch-Douma score (higher is easier), then
+    every sentence over the declared maximum (else 25 words) as `path:line`. A publication
+    declares its level in publication.yml: `readability: {max_sentence_words: 25,
+    max_average_words: 15}`. Exit 1 on a mistake in the sources, and with --strict when a
+    chapter is above its level."""
+    from .readability import measure, shown, table
+
+    failed = above = 0
+    for n, entry in enumerate(_entries(ids)):
+        try:
+            if entry.error is not None:
+                raise entry.error
+            report = measure(entry.config or load_config(entry.path))
+        except BuildError as exc:
+            click.echo(str(exc), err=True)
+            failed += 1
+            continue
+        click.echo(("\n" if n else "") + "\n".join(table(report)))
+        for chapter, found in report.above():
+            click.echo(f"{shown(chapter.path)}: above the level: {'; '.join(found)}")
+            above += 1
+    if strict and above:
+        click.echo(f"{_count(above, 'chapter')} above the declared level (--strict)", err=True)
+    sys.exit(1 if failed or (strict and above) else 0)
 
 
 def _count(n: int, noun: str) -> str:

@@ -41,8 +41,15 @@ SCHEMA: dict[str, tuple[bool, type | tuple, str]] = {
     "backcover": (False, str, "Markdown file printed on the back cover"),
     "imposition": (False, bool, "make the imposed sheets of a brochure or card (default: yes)"),
     "edition": (False, str, "edition line in the colophon, with its year (else: first edition, the year of the source date)"),
+    "readability": (False, dict, "reading level the chapters keep, e.g. "
+                    "`{max_sentence_words: 25, max_average_words: 15}`"),
 }
 PAGE_RULES = {"exact": int, "multiple": int, "max": int}
+#: `readability:` keys (measured by readability.py, which the build never loads)
+LEVEL_KEYS = {
+    "max_sentence_words": "the most words one sentence may have",
+    "max_average_words": "the most words a sentence may have on average, per chapter",
+}
 PART_KEYS = {"part": str, "id": str, "perspective": str, "intro": str, "sources": list}
 PERSPECTIVES = ("management", "hr", "lijn", "medewerker")
 
@@ -212,6 +219,7 @@ def load_config(path: Path) -> PublicationConfig:
             raise BuildError(f"`{key}` must be a {_type_name(kind)} ({description})",
                              path, lines.get(key))
     _check_values(data, path, lines)
+    _check_readability(data.get("readability"), path, lines.get("readability", 1))
     trim = data["trim"].split()
     front, parts = _load_sources(data["sources"], path, lines)
     if not front and not any(p.sources for p in parts):
@@ -279,6 +287,21 @@ def _is_a(value, kind) -> bool:
             kind if isinstance(kind, tuple) else (kind,)):
         return False
     return isinstance(value, kind)
+
+
+def _check_readability(level, path: Path, line: int) -> None:
+    """`readability: {max_sentence_words: 25, max_average_words: 15}` (readability.py)."""
+    if level is None:
+        return
+    check_keys(level, LEVEL_KEYS, path, {}, "readability", line)
+    if not level:
+        raise BuildError(f"`readability` needs {' and/or '.join(LEVEL_KEYS)}", path, line)
+    for key, value in level.items():
+        whole = key == "max_sentence_words"
+        if (isinstance(value, bool) or not isinstance(value, int if whole else (int, float))
+                or value <= 0):
+            raise BuildError(f"`readability: {key}` must be a {'whole ' if whole else ''}number "
+                             f"of words above 0, not `{value}` ({LEVEL_KEYS[key]})", path, line)
 
 
 def _load_sources(entries: list, path: Path, lines: dict):
