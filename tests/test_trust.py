@@ -205,3 +205,30 @@ def test_a_failed_publication_cancels_its_waiting_units(monkeypatch):
     with pytest.raises(BuildError):
         layout.settle([type("Unit", (), {"name": n})() for n in ("een", "twee", "drie")])
     assert [f.cancelled() for f in layout.pool.futures] == [False, True, True]
+
+
+CODE_AS_IT_RAN = """
+import hashlib, json, pathlib
+import trotter.html
+from trotter import deps
+path = pathlib.Path(trotter.html.__file__)
+path.write_text(path.read_text() + "# saved during the build\\n")
+rows = {row[0]: row[3] for row in deps.code_rows()}
+print(json.dumps([rows["trotter/html.py"], hashlib.sha256(path.read_bytes()).hexdigest()]))
+"""
+
+
+def test_build_code_is_recorded_as_it_was_imported(tmp_path):
+    import hashlib
+    import json
+    import subprocess
+    import sys
+
+    shutil.copytree(ROOT / "trotter", tmp_path / "trotter",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    original = hashlib.sha256((ROOT / "trotter" / "html.py").read_bytes()).hexdigest()
+    run = subprocess.run([sys.executable, "-c", CODE_AS_IT_RAN], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    recorded, now = json.loads(run.stdout)
+    assert recorded == original != now

@@ -202,15 +202,21 @@ _code_memo: dict[Path, list] = {}
 
 
 def code_rows() -> list:
-    """The build code loaded in this process as input records, each file hashed once (a
-    long-lived process, serve or a worker, runs the code it loaded, whatever is saved
-    later)."""
+    """The build code loaded in this process as input records, as it was when it was
+    imported (a long-lived process, serve or a worker, runs the code it loaded, whatever is
+    saved later; a module saved during a build is recorded as the code that ran)."""
+    from . import IMPORTED
+
     rows = []
     for path in code_files():
         if path not in _code_memo:
-            recorder = Recorder()
-            read_bytes(path, recorder)
-            _code_memo[path] = next(iter(recorder.files.values())).row()
+            known = IMPORTED.get(str(path))
+            if known is None:           # loaded some other way (a zip, a frozen module)
+                recorder = Recorder()
+                read_bytes(path, recorder)
+                _code_memo[path] = next(iter(recorder.files.values())).row()
+            else:
+                _code_memo[path] = [shown(path), *known]
         rows.append(_code_memo[path])
     return rows
 
