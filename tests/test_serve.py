@@ -126,6 +126,27 @@ def test_page_lists_the_publication_and_its_spreads(preview):
     assert state["ok"] and state["generation"] >= 1
 
 
+def test_only_requests_addressed_to_this_machine_are_answered(preview):
+    """DNS rebinding: a web page at evil.example whose name now points at 127.0.0.1 sends
+    `Host: evil.example:PORT`; it gets no page."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    server, _, _ = preview
+    url = urlsplit(server.url)
+    for host, status in ((f"evil.example:{url.port}", 421), ("evil.example", 421),
+                         ("127.0.0.1.evil.example", 421), (f"localhost:{url.port}", 200),
+                         (f"127.0.0.1:{url.port}", 200)):
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        try:
+            connection.request("GET", "/state.json", headers={"Host": host})
+            response = connection.getresponse()
+            assert response.status == status, host
+            response.read()
+        finally:
+            connection.close()
+
+
 def test_the_specimen_is_the_first_entry(preview):
     server, _, _ = preview
     html = get(server, "/")[2].decode()

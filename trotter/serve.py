@@ -343,6 +343,21 @@ class PreviewServer(ThreadingHTTPServer):
             self.request_build()
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+
+
+def _local_host(host: str | None) -> bool:
+    """Whether a request's `Host:` names this machine (with or without a port)."""
+    if not host:
+        return False
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[:name.find("]") + 1]
+    else:
+        name = name.rsplit(":", 1)[0]
+    return name in LOCAL_HOSTS
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     protocol_version = "HTTP/1.1"
@@ -351,6 +366,12 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):                         # noqa: N802 - http.server's naming
+        if not _local_host(self.headers.get("Host")):
+            # a page elsewhere that points its own name at 127.0.0.1 (DNS rebinding) must
+            # not read unpublished pages: only requests addressed to this machine's names
+            self._send(HTTPStatus.MISDIRECTED_REQUEST, "text/plain",
+                       b"only requests to 127.0.0.1 or localhost are answered")
+            return
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         preview = self.server.preview
