@@ -256,6 +256,8 @@ def _streams_compressed_once():
             value = original.fget(self)
             if key:
                 _BIG_STREAMS[key] = value
+                while len(_BIG_STREAMS) > BIG_STREAMS_KEPT:      # a worker lives long
+                    del _BIG_STREAMS[next(iter(_BIG_STREAMS))]
         done[id(self)] = (self, value)
         return value
 
@@ -267,6 +269,8 @@ def _streams_compressed_once():
 
 
 _BIG_STREAMS: dict[bytes, bytes] = {}
+#: large compressed streams kept per worker (the CMYK profile; the most recent ones)
+BIG_STREAMS_KEPT = 8
 
 
 # -- one render unit ---------------------------------------------------------------------------
