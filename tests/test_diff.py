@@ -3,13 +3,14 @@ inserted, exit codes, the report, and a git revision built in a temporary worktr
 
 import shutil
 import subprocess
+import sys
 import textwrap
 
 import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from trotter import diff
+from trotter import ROOT, diff
 from trotter.diff import FINGERPRINT, align, compare_pdfs
 from visual.pdfs import make_pdf, page
 
@@ -137,3 +138,32 @@ def test_without_tags_the_default_is_head(tmp_path):
     repo.mkdir()
     git(repo, "init", "-q")
     assert diff.default_against(repo) == "HEAD"
+
+
+def test_against_a_real_older_revision_builds_it_with_this_checkouts_fonts(tmp_path):
+    """The real build of an older commit of a scratch repository (no .cache/ in git: the
+    worktree gets this checkout's fonts and profile), compared page by page; a revision that
+    does not build is exit 2, never a report of inserted pages."""
+    repo = tmp_path / "repo"
+    for name in ("trotter", "templates", "styles", ".cache"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "build.py", repo / "build.py")
+    shutil.copytree(ROOT / "tests" / "sample", repo / "book")
+    (repo / ".gitignore").write_text("/dist/\n/.cache/\n__pycache__/\n")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "start")
+    chapter = repo / "book" / "verder.md"
+    chapter.write_text(chapter.read_text() + "\nEen nieuwe slotzin voor deze proef.\n")
+    git(repo, "commit", "-q", "-am", "one sentence more")
+    run = subprocess.run([sys.executable, "build.py", "diff", "sample", "--against", "HEAD~1"],
+                         cwd=repo, capture_output=True, text=True)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "static fonts missing" not in run.stderr and "warning" not in run.stderr
+    summary = next(line for line in run.stdout.splitlines() if line.startswith("sample"))
+    assert "changed" in summary and "inserted" not in summary, summary
+    (repo / "book" / "publication.yml").write_text("id: [\n")          # HEAD~1 builds, HEAD not
+    git(repo, "commit", "-q", "-am", "broken")
+    run = subprocess.run([sys.executable, "build.py", "diff", "--no-build", "--against",
+                          "HEAD"], cwd=repo, capture_output=True, text=True)
+    assert run.returncode == 2 and "building HEAD failed" in run.stderr, run.stderr
