@@ -8,7 +8,7 @@ PROFILE := .cache/icc/FOGRA39.icc
 FONTS  := .cache/fonts/stamp
 JOBS   ?=
 
-.PHONY: all build book brochure card cahiers screen preflight test bench release clean distclean check-libs check-test-tools help
+.PHONY: all build book brochure card cahiers screen preflight test bench release clean distclean check-libs check-test-tools help lock
 
 all: build
 
@@ -33,12 +33,32 @@ check-libs:
 check-test-tools:
 	@sh .ci/system-packages test
 
-# editable_mode=compat: the checkout as a path in a .pth, no import hook at every start-up
-$(STAMP): pyproject.toml | check-libs
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]' \
+# The venv: .ci/python-env checks the Python (3.11 or newer, one line if not), installs its
+# venv module when Debian/Ubuntu left it out, and rebuilds a .venv that does not work. A
+# broken .venv is noticed at every make (the stamp is then out of date whatever its time).
+VENV_OK := $(shell $(PY) -c 'import sys, importlib.util; sys.exit(sys.version_info < (3, 11) or importlib.util.find_spec("pip") is None)' >/dev/null 2>&1 && echo yes)
+ifneq ($(VENV_OK),yes)
+.PHONY: $(STAMP)
+endif
+
+# The dependencies come from requirements.lock (exact versions with hashes, every platform:
+# `make lock` makes it with uv from pyproject.toml); then the checkout itself, without
+# dependencies. editable_mode=compat: the checkout as a path in a .pth, no import hook.
+$(STAMP): pyproject.toml requirements.lock | check-libs
+	@PYTHON=$(PYTHON) sh .ci/python-env $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . \
 		--config-settings editable_mode=compat
 	@touch $@
+
+# requirements.lock from pyproject.toml: uv resolves for every platform and Python >= 3.11
+# (pip-compile would lock this machine's platform only) and records every file's hash.
+lock:
+	@test -x $(PY) || PYTHON=$(PYTHON) sh .ci/python-env $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
+	$(PY) -m uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+		--generate-hashes --quiet --output-file requirements.lock
 
 # the FOGRA39 output profile, built once with colprof (~20 s); kept outside .venv and dist/
 $(PROFILE): | check-libs $(STAMP)
