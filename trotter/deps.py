@@ -189,6 +189,18 @@ def code_files(modules=None) -> list[Path]:
 
 
 _code_memo: dict[Path, list] = {}
+_data_rows: dict[str, list] = {}
+
+
+def note_data(rows) -> None:
+    """Files the build code read for itself, outside any one stage (colour.py: the tokens it
+    keeps SVG colours to): inputs of every build this process takes part in from now on,
+    reported with the code (`code_rows`), and of the build recording now."""
+    for row in rows:
+        _data_rows[row[0]] = list(row)
+    recorder = _current.get()
+    if recorder is not None:
+        recorder.add_rows(rows)
 
 
 def code_rows() -> list:
@@ -202,7 +214,7 @@ def code_rows() -> list:
             read_bytes(path, recorder)
             _code_memo[path] = next(iter(recorder.files.values())).row()
         rows.append(_code_memo[path])
-    return rows
+    return rows + list(_data_rows.values())
 
 
 def settings(variant: str) -> dict:
