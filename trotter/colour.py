@@ -170,12 +170,16 @@ class _Converter:
 
 @lru_cache(maxsize=4096)
 def _css_cmyk(colour: str, key: tuple, tokens: tuple) -> str | None:
-    import tinycss2.color3
+    import tinycss2.color4
 
-    parsed = tinycss2.color3.parse_color(colour)
+    parsed = tinycss2.color4.parse_color(colour)
     if parsed is None or isinstance(parsed, str):
         return None
-    rgb = tuple(round(v * 255) for v in (parsed.red, parsed.green, parsed.blue))
+    try:
+        parsed = parsed.to("srgb")          # hex, names, rgb(), hsl(), hwb(): sRGB
+    except NotImplementedError:             # a wide-gamut space: WeasyPrint's, preflight's
+        return None
+    rgb = tuple(round(min(max(v, 0.0), 1.0) * 255) for v in parsed.coordinates)
     c, m, y, k = dict(tokens).get(rgb) or _convert(rgb, *key)
     alpha = f" / {parsed.alpha:g}" if parsed.alpha < 1 else ""
     return f"device-cmyk({c:g} {m:g} {y:g} {k:g}{alpha})"

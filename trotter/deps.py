@@ -34,7 +34,7 @@ from pathlib import Path
 from . import ROOT
 
 CACHE = ROOT / "dist" / ".cache"
-VERSION = 3                        # of the cache entries: an older one means "build"
+VERSION = 4                        # of the cache entries: an older one means "build"
 FIXED_DATE = 1767225600            # 2026-01-01T00:00:00Z: no commit touched the inputs
 #: the packages whose version shapes a PDF (layout, fonts, hyphenation, Markdown, PDF writing)
 PACKAGES = ("weasyprint", "pydyf", "pypdf", "pillow", "fonttools", "tinycss2", "cssselect2",
@@ -72,9 +72,15 @@ def absolute(name: str) -> Path:
 
 @dataclass
 class Recorder:
-    """The files, listings and code one build read."""
+    """The files, listings and code one build read, and the files it wrote beside its PDF
+    (the imposed sheets): outputs too, checked like the PDF by the up-to-date check."""
     files: dict[str, Record] = field(default_factory=dict)
     listings: dict[str, list[str]] = field(default_factory=dict)
+    outputs: list[Path] = field(default_factory=list)
+
+    def wrote(self, path: Path) -> None:
+        if Path(path) not in self.outputs:
+            self.outputs.append(Path(path))
 
     def add(self, record: Record) -> None:
         self.files.setdefault(record.path, record)
@@ -361,8 +367,33 @@ def store(pub_id: str, variant: str, recorder: Recorder, output: Path, pages: in
                         "sha256": hashlib.sha256(data).hexdigest()},
              "settings": settings_, "packages": packages_,
              "inputs": [r.row() for r in sorted(recorder.files.values(), key=lambda r: r.path)],
-             "listings": recorder.listings}
+             "listings": recorder.listings,
+             "outputs": [_output_row(path) for path in recorder.outputs]}
     write_json(path, entry, indent=1)
+
+
+def _output_row(path: Path) -> list:
+    stat = path.stat()
+    return [shown(path), stat.st_size, stat.st_mtime_ns,
+            hashlib.sha256(path.read_bytes()).hexdigest()]
+
+
+def changed_output(rows) -> str | None:
+    """The first other output (an imposed sheet) that is gone or not as this build wrote it."""
+    for name, size, mtime_ns, sha in rows:
+        path = absolute(name)
+        try:
+            stat = path.stat()
+        except OSError:
+            return f"{name} is gone"
+        if stat.st_size == size and stat.st_mtime_ns == mtime_ns:
+            continue
+        try:
+            if stat.st_size != size or hashlib.sha256(path.read_bytes()).hexdigest() != sha:
+                return f"{name} was changed by hand"
+        except OSError:
+            return f"{name} cannot be read"
+    return None
 
 
 def forget(pub_id: str, variant: str) -> None:
@@ -412,7 +443,7 @@ def why_stale(entry: dict | None, output: Path, settings_: dict, packages_: dict
         for name, listed in entry.get("listings", {}).items():
             if sorted(shown(p) for p in listing(name)) != listed:
                 return f"{name} changed"
-        return changed_input(entry["inputs"])
+        return changed_output(entry.get("outputs", [])) or changed_input(entry["inputs"])
     except (KeyError, TypeError, ValueError):
         return "unreadable cache entry"
 
