@@ -809,10 +809,15 @@ def _check_image_ink(data: bytes, pages: list[int], first: int, report: Report) 
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "in.pdf"
         source.write_bytes(data)
-        subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=tiff32nc",
-                        f"-r{INK_DPI}", "-sPageList=" + ",".join(map(str, pages)),
-                        f"-sOutputFile={tmp}/p%d.tif", str(source)],
-                       check=True, capture_output=True, timeout=600)
+        done = subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER",
+                               "-sDEVICE=tiff32nc", f"-r{INK_DPI}",
+                               "-sPageList=" + ",".join(map(str, pages)),
+                               f"-sOutputFile={tmp}/p%d.tif", str(source)],
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode or not (Path(tmp) / "p1.tif").is_file():
+            from .errors import BuildError
+            raise BuildError("Ghostscript could not render the pages with images to measure "
+                             f"their ink: {(done.stderr or done.stdout).strip()[:300]}")
         for index, number in enumerate(pages, start=1):
             with Image.open(Path(tmp) / f"p{index}.tif") as image:
                 c, m, y, k = (band.convert("I") for band in image.convert("CMYK").split())
