@@ -200,8 +200,8 @@ _data_rows: dict[str, list] = {}
 
 def note_data(rows) -> None:
     """Files the build code read for itself, outside any one stage (colour.py: the tokens it
-    keeps SVG colours to): inputs of every build this process takes part in from now on,
-    reported with the code (`code_rows`), and of the build recording now."""
+    keeps SVG colours to, read once per process): inputs of the build recording now, and of
+    the render running in this worker, reported with its code by the next `code_rows`."""
     for row in rows:
         _data_rows[row[0]] = list(row)
     recorder = _current.get()
@@ -212,7 +212,7 @@ def note_data(rows) -> None:
 def code_rows() -> list:
     """The build code loaded in this process as input records, each file hashed once (a
     long-lived process, serve or a worker, runs the code it loaded, whatever is saved
-    later)."""
+    later); and the data files the code read for itself since the last call (`note_data`)."""
     rows = []
     for path in code_files():
         if path not in _code_memo:
@@ -220,7 +220,9 @@ def code_rows() -> list:
             read_bytes(path, recorder)
             _code_memo[path] = next(iter(recorder.files.values())).row()
         rows.append(_code_memo[path])
-    return rows + list(_data_rows.values())
+    data = list(_data_rows.values())          # noted since the last call: this task's
+    _data_rows.clear()
+    return rows + data
 
 
 def settings(variant: str) -> dict:
