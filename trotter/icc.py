@@ -6,10 +6,11 @@ ArgyllCMS `colprof`, and kept in `.cache/icc/` of the repository: `make clean` a
 `make distclean` leave it alone, since it depends only on Debian's data. It is never downloaded.
 
 Its separation holds preflight's promise: total ink limited to `preflight.MAX_INK` (300 %,
-`-l300`; FOGRA39's own data runs to about 350 %) and black generation named (`-kr`, colprof's default: K
-a ramp from white to black, so greys and shadows are carried by K, which is what keeps a
-converted photo under the limit with detail in the shadows). The file name carries the ink limit and a version: a checkout
-with a profile of an earlier recipe builds the new one (`make` looks for the file by name).
+`-l300`; built without it, the profile turned saturated sRGB into up to 340 %), and the black
+generation named (`-kr`, colprof's default: K a ramp from white to black, so that greys and
+shadows are carried by K). The file name carries the ink limit and a recipe version: a
+checkout with a profile of an earlier recipe builds the new one (`make` asks for the file by
+name).
 A print shop's own profile drops in with `TROTTER_CMYK_PROFILE=/path/to/profile.icc`.
 
     python -m trotter.icc      # build the default profile (what `make` runs)

@@ -814,12 +814,14 @@ def _check_image_ink(data: bytes, pages: list[int], first: int, report: Report) 
                                "-sPageList=" + ",".join(map(str, pages)),
                                f"-sOutputFile={tmp}/p%d.tif", str(source)],
                               capture_output=True, text=True, timeout=600)
-        if done.returncode or not (Path(tmp) / "p1.tif").is_file():
-            from .errors import BuildError
-            raise BuildError("Ghostscript could not render the pages with images to measure "
-                             f"their ink: {(done.stderr or done.stdout).strip()[:300]}")
         for index, number in enumerate(pages, start=1):
-            with Image.open(Path(tmp) / f"p{index}.tif") as image:
+            rendered = Path(tmp) / f"p{index}.tif"
+            if done.returncode or not rendered.is_file():
+                why = " ".join((done.stderr or done.stdout).split())[:200]
+                report.add(number + first - 1, "the total ink of its images cannot be "
+                                               f"measured: Ghostscript: {why}")
+                continue
+            with Image.open(rendered) as image:
                 c, m, y, k = (band.convert("I") for band in image.convert("CMYK").split())
                 total = ImageMath.lambda_eval(lambda a: a["c"] + a["m"] + a["y"] + a["k"],
                                               c=c, m=m, y=y, k=k)
