@@ -162,10 +162,10 @@ class _Converter:
     def __init__(self, profile=None):
         path = _profile(profile)
         self.key = (str(path), path.stat().st_mtime_ns)
-        self.tokens = token_cmyk()
+        self.tokens = tuple(sorted(token_cmyk().items()))
 
     def __call__(self, colour: str) -> str | None:
-        return _css_cmyk(colour.strip(), self.key, tuple(sorted(self.tokens.items())))
+        return _css_cmyk(colour.strip(), self.key, self.tokens)
 
 
 @lru_cache(maxsize=4096)
