@@ -274,3 +274,18 @@ def test_a_sheet_breaking_the_colour_rules_is_named_by_sheet():
     for sheet in (1, 2, 3):
         assert f"sheet {sheet}: RGB colour in a content stream" in report.problems
         assert f"sheet {sheet}: line 0.050 pt wide (at least 0.125 pt)" in report.problems
+
+
+def test_registration_colour_is_no_ink_and_no_multi_ink_text():
+    registration = {NameObject("/ColorSpace"): DictionaryObject({NameObject("/All"): ArrayObject(
+        [NameObject("/Separation"), NameObject("/All"), NameObject("/DeviceCMYK"),
+         DictionaryObject({NameObject("/FunctionType"): NumberObject(2),
+                           NameObject("/Domain"): ArrayObject([NumberObject(0),
+                                                               NumberObject(1)]),
+                           NameObject("/C0"): ArrayObject([NumberObject(0)] * 4),
+                           NameObject("/C1"): ArrayObject([NumberObject(1)] * 4),
+                           NameObject("/N"): NumberObject(1)})])})}
+    report = _report(b"/All CS 1 SCN 0.3 w 5 5 m 20 5 l S "
+                     b"/All cs 1 scn BT /F1 6 Tf 5 10 Td (vel 1) Tj ET", registration)
+    assert not [p for p in report.problems if "font" not in p], report.problems
+    assert report.warnings == [] and report.max_ink == 0

@@ -744,6 +744,9 @@ class _Walker:
         if state.render in (3, 7):                       # invisible, clip only
             return
         size = state.font_size * _scale(_multiply(text_matrix, state.ctm))
+        space = state.stroke_space if state.render in (1, 5) else state.fill_space
+        if space == ("/Separation", "/All"):            # registration: on every plate by
+            return                                       # intent (a sheet's slug line)
         colour = state.stroke if state.render in (1, 5) else state.fill
         overprint = state.op_stroke if state.render in (1, 5) else state.op_fill
         if _white(colour):
