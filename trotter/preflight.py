@@ -46,8 +46,10 @@ GWG = {
     "rich_black_area_mm": 20.0,   # a 100 % K area this large (both sides): rich black
 }
 #: what the print shop would question but print (the design decides): reported, never failing
-#: the build; everything else is an error
-WARNINGS = frozenset({"reverse", "multi-ink", "rich-text", "rich-area"})
+#: the build; everything else is an error. The two text sizes are warnings because the house
+#: style breaks them (folios, footnote numbers, box labels, bullets and thumb tabs in 2-4 inks
+#: at 5-8.7 pt; the cahiers' white colophon at 7.6 pt): take them out once the design changes
+WARNINGS = frozenset({"reverse", "multi-ink", "rich-area"})
 INK_DPI = 72                      # resolution of the rendered separations (max over area)
 CHECKS = 2                        # version of the page checks: cached unit reports older
                                   # than this are checked again
