@@ -288,3 +288,11 @@ def test_registration_colour_is_no_ink_and_no_multi_ink_text():
                      b"/All cs 1 scn BT /F1 6 Tf 5 10 Td (vel 1) Tj ET", registration)
     assert not [p for p in report.problems if "font" not in p], report.problems
     assert report.warnings == [] and report.max_ink == 0
+
+
+def test_a_warning_names_the_worst_case_and_every_page():
+    report = check_pages(_pdf(b"BT /F1 8 Tf 0.9 0.3 0.4 0.3 k 20 20 Td (a) Tj ET "
+                              b"BT /F1 5 Tf 0.9 0.3 0.4 0.3 k 20 40 Td (1) Tj ET", pages=3),
+                         ("148mm", "210mm"), "print", first=5)
+    assert report.warnings == ["text at 5.0 pt in 4 inks (at least 9 pt, else one ink) — "
+                               "on pages 5–7"]

@@ -51,7 +51,7 @@ GWG = {
 #: at 5-8.7 pt; the cahiers' white colophon at 7.6 pt): take them out once the design changes
 WARNINGS = frozenset({"reverse", "multi-ink", "rich-area"})
 INK_DPI = 72                      # resolution of the rendered separations (max over area)
-CHECKS = 2                        # version of the page checks: cached unit reports older
+CHECKS = 3                        # version of the page checks: cached unit reports older
                                   # than this are checked again
 
 
@@ -67,27 +67,29 @@ class Report:
     label: str = "page"             # what a number names: a page, or a sheet
     stale: bool = False             # made by older checks (a cached unit): check again
     image_pages: list[int] = field(default_factory=list)
-    warned: list[tuple[int | None, str, str]] = field(default_factory=list)
+    warned: list[tuple[int | None, str, str, float]] = field(default_factory=list)
 
     def add(self, page: int | None, message: str) -> None:
         self.located.append((page, message))
         self.problems.append(f"{self.label} {page}: {message}" if page else message)
 
-    def warn(self, page: int | None, kind: str, message: str) -> None:
-        """What a print shop would question but print (see WARNINGS)."""
-        self.warned.append((page, kind, message))
+    def warn(self, page: int | None, kind: str, message: str, worst: float = 0.0) -> None:
+        """What a print shop would question but print (see WARNINGS); `worst`: the smaller,
+        the worse (a text size)."""
+        self.warned.append((page, kind, message, worst))
 
     @property
     def warnings(self) -> list[str]:
-        """The warnings, one line per kind: where (every page) and the first case."""
-        kinds: dict[str, tuple[list, str]] = {}
-        for page, kind, message in self.warned:
-            pages, first = kinds.setdefault(kind, ([], message))
+        """The warnings, one line per kind: the worst case and every page it happens on."""
+        kinds: dict[str, list] = {}
+        for page, kind, message, worst in self.warned:
+            pages, case = kinds.setdefault(kind, [[], (worst, message)])
+            kinds[kind][1] = min(case, (worst, message))
             if page and page not in pages:
                 pages.append(page)
-        return [f"{first} — on {self.label}{'s' if len(pages) > 1 else ''} "
-                f"{_ranges(sorted(pages))}" if pages else first
-                for pages, first in kinds.values()]
+        return [f"{case[1]} — on {self.label}{'s' if len(pages) > 1 else ''} "
+                f"{_ranges(sorted(pages))}" if pages else case[1]
+                for pages, case in kinds.values()]
 
     def data(self) -> dict:
         """As plain data (a worker hands it to the build)."""
@@ -102,8 +104,8 @@ class Report:
                      fonts=list(data["fonts"]), stale=data.get("checks") != CHECKS)
         for page, message in data["located"]:
             report.add(page + offset if page else None, message)
-        for page, kind, message in data.get("warned", []):
-            report.warn(page + offset if page else None, kind, message)
+        for page, kind, message, worst in data.get("warned", []):
+            report.warn(page + offset if page else None, kind, message, worst)
         return report
 
 
@@ -463,20 +465,22 @@ class _Walker:
     def __init__(self, pdf, number: int, report: Report, seen: set, sheet=None):
         self.pdf, self.number, self.report, self.seen = pdf, number, report, seen
         self.sheet = sheet            # imposition: placed regions and marks (check_sheets)
-        self.found: dict[str, str] = {}
+        self.found: dict[str, tuple[float, str]] = {}
         self.spaces: dict[tuple, tuple] = {}
         self.graphics: dict[tuple, tuple] = {}
 
     def run(self, contents, resources, ctm) -> None:
         self.walk(contents, resources, _State(list(ctm)))
-        for kind, message in self.found.items():
+        for kind, (worst, message) in self.found.items():
             if kind in WARNINGS:
-                self.report.warn(self.number, kind, message)
+                self.report.warn(self.number, kind, message, worst)
             else:
                 self.report.add(self.number, message)
 
-    def note(self, kind: str, message: str) -> None:
-        self.found.setdefault(kind, message)
+    def note(self, kind: str, message: str, worst: float = 0.0) -> None:
+        """A problem of this page: of each kind the worst case (the smallest `worst`)."""
+        if kind not in self.found or worst < self.found[kind][0]:
+            self.found[kind] = (worst, message)
 
     # -- colour spaces -------------------------------------------------------------------
 
@@ -697,7 +701,7 @@ class _Walker:
         ink = sum(colour) * 100
         self.report.max_ink = max(self.report.max_ink, ink)
         if ink > MAX_INK + 0.5:
-            self.note("ink", f"total ink {ink:.0f} % (at most {MAX_INK:.0f} %)")
+            self.note("ink", f"total ink {ink:.0f} % (at most {MAX_INK:.0f} %)", -ink)
 
     def ext_state(self, states, name: bytes, state: _State) -> None:
         key = (id(states), name)
@@ -754,17 +758,17 @@ class _Walker:
         if _white(colour):
             if size < GWG["reverse_text_pt"] - 0.01:
                 self.note("reverse", f"reverse (white) text at {size:.1f} pt "
-                                     f"(at least {GWG['reverse_text_pt']:g} pt)")
+                                     f"(at least {GWG['reverse_text_pt']:g} pt)", size)
             if overprint:
                 self.note("white-op", "white text set to overprint (it would vanish)")
             return
         if _black_text_rich(colour) and size < GWG["rich_black_text_pt"] - 0.01:
             self.note("rich-text", f"black text at {size:.1f} pt in {_inks(colour)} inks "
                                    f"(C{colour[0]:.0%} M{colour[1]:.0%} Y{colour[2]:.0%} "
-                                   f"K{colour[3]:.0%}): body text is K only")
+                                   f"K{colour[3]:.0%}): body text is K only", size)
         elif _inks(colour) > 1 and size < GWG["multi_ink_text_pt"] - 0.01:
             self.note("multi-ink", f"text at {size:.1f} pt in {_inks(colour)} inks (at least "
-                                   f"{GWG['multi_ink_text_pt']:g} pt, else one ink)")
+                                   f"{GWG['multi_ink_text_pt']:g} pt, else one ink)", size)
 
     def paint(self, op: bytes, state: _State, path) -> None:
         if self.sheet is not None and not state.clipped and path:
@@ -775,7 +779,7 @@ class _Walker:
             width = state.width * _scale(state.ctm)
             if width < GWG["line_width_pt"] - 0.001 and not _white(state.stroke):
                 self.note("line", f"line {width:.3f} pt wide (at least "
-                                  f"{GWG['line_width_pt']:g} pt)")
+                                  f"{GWG['line_width_pt']:g} pt)", width)
             if _white(state.stroke) and state.op_stroke:
                 self.note("white-op", "white line set to overprint (it would vanish)")
         if op in FILL_OPS:
