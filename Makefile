@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-PROFILE := .cache/icc/FOGRA39.icc
+PROFILE := .cache/icc/FOGRA39-TAC300-v2.icc
 FONTS  := .cache/fonts/stamp
 JOBS   ?=
 

@@ -171,26 +171,32 @@ def _colours_used(pdf: Path) -> str:
     return "\n".join(out)
 
 
-def test_one_token_changes_all_four_publications(tmp_path, monkeypatch):
-    """A copy of tokens.css with only --c-primary changed recolours every publication."""
+def test_one_token_changes_all_four_publications(tmp_path):
+    """A scratch copy of the repository with only --c-primary changed in tokens.css recolours
+    every publication: what CSS draws, and the SVG illustrations drawn in its screen RGB
+    (colour.py keeps them to the tokens)."""
     import shutil
-    import tempfile
+    import subprocess
+    import sys
 
-    from trotter import html
-
-    folder = Path(tempfile.mkdtemp(prefix="tmp-tokens-", dir=ROOT / "tests"))
-    try:
-        tokens = (ROOT / "styles" / "tokens.css").read_text(encoding="utf-8")
-        changed = re.sub(r"--c-primary: device-cmyk\([^)]*\)",
-                         "--c-primary: device-cmyk(0.11 0.22 0.33 0.44)", tokens, count=1)
-        assert changed != tokens
-        (folder / "tokens.css").write_text(changed, encoding="utf-8")
-        original = html.stylesheets
-        monkeypatch.setattr(html, "stylesheets", lambda config, variant: [
-            str((folder / "tokens.css").relative_to(ROOT)), *original(config, variant)[1:]])
-        results = build_all(("book", "brochure", "card", "cahier-01"), tmp_path, cache=False)
-        for pub_id, result in results.items():
-            assert "0.11 0.22 0.33 0.44" in _colours_used(result.output), pub_id
-            assert "0.9 0.3 0.4 0.3" not in _colours_used(result.output), pub_id
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    repo = tmp_path / "repo"
+    for name in ("trotter", "templates", "styles", ".cache", "book", "brochure", "card",
+                 "cahiers"):
+        shutil.copytree(ROOT / name, repo / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "tmp-*"))
+    for name in ("build.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    tokens = repo / "styles" / "tokens.css"
+    text = tokens.read_text(encoding="utf-8")
+    changed = re.sub(r"--c-primary: device-cmyk\([^)]*\)",
+                     "--c-primary: device-cmyk(0.11 0.22 0.33 0.44)", text, count=1)
+    assert changed != text
+    tokens.write_text(changed, encoding="utf-8")
+    ids = ("book", "brochure", "card", "cahier-01")
+    run = subprocess.run([sys.executable, "build.py", "build", *ids], cwd=repo,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for pub_id in ids:
+        used = _colours_used(repo / "dist" / "print" / f"{pub_id}.pdf")
+        assert "0.11 0.22 0.33 0.44" in used, pub_id
+        assert "0.9 0.3 0.4 0.3" not in used, pub_id

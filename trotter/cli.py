@@ -296,7 +296,7 @@ def watch(ids, variant, jobs):
 def preflight(ids, variant):
     """Check the built PDFs (default all) for the print shop: boxes, page counts, fonts,
     colour, output intent, images, total ink, annotations. Exit 1 when anything fails."""
-    from .preflight import inspect
+    from .preflight import inspect, inspect_sheets
 
     configs = _configs(ids)
     failed = 0
@@ -314,7 +314,18 @@ def preflight(ids, variant):
                    f"max ink {report.max_ink:.0f} %  [{path.relative_to(ROOT)}]")
         for problem in report.problems:
             click.echo(f"    {problem}")
+        for warning in report.warnings:
+            click.echo(f"    warning: {warning}")
         failed += bool(report.problems or stale)
+        for sheets in sorted(path.parent.parent.glob(f"imposed/{config.id}-*.pdf")
+                             if variant == "print" else []):
+            sheet_report = inspect_sheets(sheets.read_bytes(), config)
+            click.echo(f"{config.id}: {'FAIL' if sheet_report.problems else 'ok'} — "
+                       f"{sheet_report.pages} sheets, max ink {sheet_report.max_ink:.0f} %  "
+                       f"[{sheets.relative_to(ROOT)}]")
+            for line in sheet_report.problems + [f"warning: {w}" for w in sheet_report.warnings]:
+                click.echo(f"    {line}")
+            failed += bool(sheet_report.problems)
     sys.exit(1 if failed else 0)
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from . import ROOT
 
 CACHE = ROOT / "dist" / ".cache"
-VERSION = 3                        # of the cache entries: an older one means "build"
+VERSION = 4                        # of the cache entries: an older one means "build"
 FIXED_DATE = 1767225600            # 2026-01-01T00:00:00Z: no commit touched the inputs
 #: the packages whose version shapes a PDF (layout, fonts, hyphenation, Markdown, PDF writing)
 PACKAGES = ("weasyprint", "pydyf", "pypdf", "pillow", "fonttools", "tinycss2", "cssselect2",
@@ -72,9 +72,15 @@ def absolute(name: str) -> Path:
 
 @dataclass
 class Recorder:
-    """The files, listings and code one build read."""
+    """The files, listings and code one build read, and the files it wrote beside its PDF
+    (the imposed sheets): outputs too, checked like the PDF by the up-to-date check."""
     files: dict[str, Record] = field(default_factory=dict)
     listings: dict[str, list[str]] = field(default_factory=dict)
+    outputs: list[Path] = field(default_factory=list)
+
+    def wrote(self, path: Path) -> None:
+        if Path(path) not in self.outputs:
+            self.outputs.append(Path(path))
 
     def add(self, record: Record) -> None:
         self.files.setdefault(record.path, record)
@@ -199,12 +205,25 @@ def code_files(modules=None) -> list[Path]:
 
 
 _code_memo: dict[Path, list] = {}
+_data_rows: dict[str, list] = {}
+
+
+def note_data(rows) -> None:
+    """Files the build code read for itself, outside any one stage (colour.py: the tokens it
+    keeps SVG colours to, read once per process): inputs of the build recording now, and of
+    the render running in this worker, reported with its code by the next `code_rows`."""
+    for row in rows:
+        _data_rows[row[0]] = list(row)
+    recorder = _current.get()
+    if recorder is not None:
+        recorder.add_rows(rows)
 
 
 def code_rows() -> list:
     """The build code loaded in this process as input records, as it was when it was
     imported (a long-lived process, serve or a worker, runs the code it loaded, whatever is
-    saved later; a module saved during a build is recorded as the code that ran)."""
+    saved later; a module saved during a build is recorded as the code that ran); and the
+    data files the code read for itself since the last call (`note_data`)."""
     from . import IMPORTED
 
     rows = []
@@ -218,7 +237,9 @@ def code_rows() -> list:
             else:
                 _code_memo[path] = [shown(path), *known]
         rows.append(_code_memo[path])
-    return rows
+    data = list(_data_rows.values())          # noted since the last call: this task's
+    _data_rows.clear()
+    return rows + data
 
 
 def settings(variant: str) -> dict:
@@ -365,8 +386,33 @@ def store(pub_id: str, variant: str, recorder: Recorder, output: Path, pages: in
                         "sha256": hashlib.sha256(data).hexdigest()},
              "settings": settings_, "packages": packages_,
              "inputs": [r.row() for r in sorted(recorder.files.values(), key=lambda r: r.path)],
-             "listings": recorder.listings}
+             "listings": recorder.listings,
+             "outputs": [_output_row(path) for path in recorder.outputs]}
     write_json(path, entry, indent=1)
+
+
+def _output_row(path: Path) -> list:
+    stat = path.stat()
+    return [shown(path), stat.st_size, stat.st_mtime_ns,
+            hashlib.sha256(path.read_bytes()).hexdigest()]
+
+
+def changed_output(rows) -> str | None:
+    """The first other output (an imposed sheet) that is gone or not as this build wrote it."""
+    for name, size, mtime_ns, sha in rows:
+        path = absolute(name)
+        try:
+            stat = path.stat()
+        except OSError:
+            return f"{name} is gone"
+        if stat.st_size == size and stat.st_mtime_ns == mtime_ns:
+            continue
+        try:
+            if stat.st_size != size or hashlib.sha256(path.read_bytes()).hexdigest() != sha:
+                return f"{name} was changed by hand"
+        except OSError:
+            return f"{name} cannot be read"
+    return None
 
 
 def forget(pub_id: str, variant: str) -> None:
@@ -416,7 +462,7 @@ def why_stale(entry: dict | None, output: Path, settings_: dict, packages_: dict
         for name, listed in entry.get("listings", {}).items():
             if sorted(shown(p) for p in listing(name)) != listed:
                 return f"{name} changed"
-        return changed_input(entry["inputs"])
+        return changed_output(entry.get("outputs", [])) or changed_input(entry["inputs"])
     except (KeyError, TypeError, ValueError):
         return "unreadable cache entry"
 

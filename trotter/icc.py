@@ -4,6 +4,13 @@ Default: a FOGRA39 profile (European offset on coated paper, ISO Coated v2 class
 setup (`make`) from the FOGRA39L characterisation data in Debian's `icc-profiles-free` with
 ArgyllCMS `colprof`, and kept in `.cache/icc/` of the repository: `make clean` and
 `make distclean` leave it alone, since it depends only on Debian's data. It is never downloaded.
+
+Its separation holds preflight's promise: total ink limited to `preflight.MAX_INK` (300 %,
+`-l300`; built without it, the profile turned saturated sRGB into up to 340 %), and the black
+generation named (`-kr`, colprof's default: K a ramp from white to black, so that greys and
+shadows are carried by K). The file name carries the ink limit and a recipe version: a
+checkout with a profile of an earlier recipe builds the new one (`make` asks for the file by
+name).
 A print shop's own profile drops in with `TROTTER_CMYK_PROFILE=/path/to/profile.icc`.
 
     python -m trotter.icc      # build the default profile (what `make` runs)
@@ -22,7 +29,10 @@ from . import ROOT
 from .errors import BuildError
 
 TI3 = Path("/usr/share/color/icc/FOGRA39L.ti3")
-DEFAULT = ROOT / ".cache" / "icc" / "FOGRA39.icc"
+INK_LIMIT = 300                     # % total area coverage; preflight.MAX_INK must agree
+BLACK = "r"                         # colprof -k: K as a ramp from white to black (its default)
+RECIPE = 2                          # bump when the colprof options change
+DEFAULT = ROOT / ".cache" / "icc" / f"FOGRA39-TAC{INK_LIMIT}-v{RECIPE}.icc"
 APT = "apt-get install argyll icc-profiles-free"
 
 
@@ -45,7 +55,8 @@ def build_profile(dest: Path = DEFAULT) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(TI3, Path(tmp) / "FOGRA39L.ti3")
         subprocess.run(
-            ["colprof", "-qm", "-D", "FOGRA39 (ISO Coated v2 class), Talenten Trotter",
+            ["colprof", "-qm", f"-l{INK_LIMIT}", f"-k{BLACK}",
+             "-D", f"FOGRA39 (ISO Coated v2 class), TAC {INK_LIMIT} %, Talenten Trotter",
              "-C", "Built with ArgyllCMS colprof from FOGRA39L (icc-profiles-free)",
              "-O", "FOGRA39.icc", "FOGRA39L"],
             cwd=tmp, check=True, stdout=subprocess.DEVNULL)
@@ -64,6 +75,7 @@ if __name__ == "__main__":
         if DEFAULT.is_file():
             print(f"CMYK profile: {DEFAULT}")
         else:
-            print(f"building the FOGRA39 CMYK profile (about 20 s) -> {build_profile()}")
+            print(f"building the FOGRA39 CMYK profile, {INK_LIMIT} % total ink (about 20 s) "
+                  f"-> {build_profile()}")
     except (BuildError, subprocess.CalledProcessError) as exc:
         sys.exit(str(exc))

@@ -15,12 +15,10 @@ writes the PDF.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import mimetypes
 import re
 import time
-import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
@@ -30,6 +28,7 @@ from weasyprint.document import Document
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from . import ROOT
+from .colour import raster_to_cmyk, svg_to_cmyk  # print: one colour path (colour.py)
 from .deps import Recorder, read_bytes
 from .errors import BuildError
 from .policy import refusal
@@ -85,97 +84,6 @@ class RestrictedFetcher(URLFetcher):
     def _refusal(self, path: Path) -> str | None:
         reasons = [refusal(path, root) for root in self.roots]
         return None if None in reasons else reasons[0]
-
-
-# -- colour conversion for print -------------------------------------------------------------
-
-def raster_to_cmyk(data: bytes, profile) -> bytes:
-    """Print variant: a raster image converted from sRGB to the output profile's CMYK
-    (Pillow ImageCms, relative colorimetric), as a high-quality JPEG; CMYK stays as it is."""
-    from PIL import Image, ImageCms
-
-    with Image.open(io.BytesIO(data)) as image:
-        if image.mode == "CMYK":
-            return data
-        extra = {"dpi": image.info["dpi"]} if "dpi" in image.info else {}
-        rgba = image.convert("RGBA")             # transparency goes onto white paper
-        rgb = Image.new("RGB", image.size, (255, 255, 255))
-        rgb.paste(rgba, mask=rgba.getchannel("A"))
-        transform = ImageCms.buildTransform(
-            ImageCms.createProfile("sRGB"), ImageCms.getOpenProfile(str(profile)), "RGB",
-            "CMYK", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
-        out = io.BytesIO()
-        ImageCms.applyTransform(rgb, transform).save(out, "JPEG", quality=92, **extra)
-        return out.getvalue()
-
-
-SVG_NS = "http://www.w3.org/2000/svg"
-#: SVG properties whose value is a colour (presentation attributes and `style` declarations)
-COLOUR_PROPERTIES = {"fill", "stroke", "stop-color", "flood-color", "lighting-color", "color",
-                     "solid-color"}
-
-
-def cmyk(colour: str) -> str | None:
-    """A CSS colour (hex, named, rgb()) as `device-cmyk()`; near-greys become pure K.
-    None for what is not a colour (`none`, `url(#verloop)`, `currentColor`, cmyk already)."""
-    import tinycss2.color3
-
-    parsed = tinycss2.color3.parse_color(colour.strip())
-    if parsed is None or isinstance(parsed, str):
-        return None
-    r, g, b = parsed.red, parsed.green, parsed.blue
-    if max(r, g, b) - min(r, g, b) < 0.06:
-        value = f"device-cmyk(0 0 0 {1 - (r + g + b) / 3:.3f})"
-    else:
-        k = 1 - max(r, g, b)
-        c, m, y = ((1 - v - k) / (1 - k) for v in (r, g, b))
-        value = f"device-cmyk({c:.3f} {m:.3f} {y:.3f} {k:.3f})"
-    return value
-
-
-def _convert_declarations(text: str) -> str:
-    out = []
-    for declaration in text.split(";"):
-        name, colon, value = declaration.partition(":")
-        if colon and name.strip().lower() in COLOUR_PROPERTIES and cmyk(value):
-            declaration = f"{name}:{cmyk(value)}"
-        out.append(declaration)
-    return ";".join(out)
-
-
-def _convert_stylesheet(css: str) -> str:
-    import tinycss2
-
-    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
-    for rule in rules:
-        if rule.type == "qualified-rule":
-            body = tinycss2.serialize(rule.content)
-            rule.content = tinycss2.parse_component_value_list(_convert_declarations(body))
-    return tinycss2.serialize(rules)
-
-
-def svg_to_cmyk(svg: bytes) -> bytes:
-    """Print variant: the colours of an SVG as `device-cmyk()`, where SVG has colours: the
-    presentation attributes, `style` declarations and `<style>` sheets, and the default fill
-    (black) as CMYK black. References (`url(#verloop)`, `href="#c0ffee"`) and other text are
-    left alone."""
-    ET.register_namespace("", SVG_NS)
-    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
-    try:
-        root = ET.fromstring(svg)
-    except ET.ParseError:
-        return svg                      # WeasyPrint reports an unreadable SVG itself
-    if "fill" not in root.attrib:           # SVG's default fill is black: CMYK black
-        root.set("fill", "device-cmyk(0 0 0 1)")
-    for element in root.iter():
-        for name, value in list(element.attrib.items()):
-            if name in COLOUR_PROPERTIES and cmyk(value):
-                element.set(name, cmyk(value))
-            elif name == "style":
-                element.set(name, _convert_declarations(value))
-        if element.tag in (f"{{{SVG_NS}}}style", "style") and element.text:
-            element.text = _convert_stylesheet(element.text)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 # -- WeasyPrint's log -----------------------------------------------------------------------

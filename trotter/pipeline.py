@@ -99,8 +99,14 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
 
                 sheets = imposed(config.kind, data)
                 if sheets:
-                    atomic_write(imposed_path(config.id, sheets[0], out),
-                                 finishing.reproducible(sheets[1]))
+                    sheet_path = imposed_path(config.id, sheets[0], out)
+                    sheet = finishing.reproducible(sheets[1])
+                    problems = preflight.check_sheets(sheet, config)
+                    if problems:
+                        raise BuildError(f"preflight of {deps.shown(sheet_path)} failed:\n  "
+                                         + "\n  ".join(problems), config.path)
+                    atomic_write(sheet_path, sheet)
+                    inputs.wrote(sheet_path)          # an output: gone or changed -> build
             clock.lap("imposition")
             inputs.add_rows(deps.code_rows())   # the build code this process ran
             cache_.keep(layout.hint())

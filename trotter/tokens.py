@@ -23,6 +23,7 @@ class Colour:
     cmyk: tuple[float, float, float, float]
     rgb: tuple[int, int, int]
     text: bool                       # used as a text colour somewhere in styles/
+    screen: bool = True              # its RGB is set in screen.css (else from the profile)
 
     @property
     def cmyk_text(self) -> str:
@@ -56,25 +57,44 @@ def _resolve(name: str, tokens: dict[str, str], seen=()) -> str | None:
     return value
 
 
-def colours() -> list[Colour]:
+def palette() -> list[tuple[str, tuple[float, float, float, float], tuple[int, int, int] | None]]:
+    """Every colour token: name, print CMYK (tokens.css) and screen RGB (screen.css, None where
+    it sets none). Reads those two files only."""
     print_tokens = _declarations("tokens.css")
     screen_tokens = {**print_tokens, **_declarations("screen.css")}
-    used_for_text = set()
-    for path in sorted(STYLES.glob("*.css")):
-        used_for_text |= set(re.findall(r"(?<![\w-])color:\s*var\((--[\w-]+)\)",
-                                        read_bytes(path).decode("utf-8")))
     found = []
     for name in print_tokens:
         value = _resolve(name, print_tokens) or ""
         cmyk = CMYK.search(value)
         if not name.startswith("--c-") or not cmyk:
             continue
-        c, m, y, k = (float(v) for v in cmyk.groups())
         screen = RGB.search(_resolve(name, screen_tokens) or "")
-        rgb = (tuple(int(v) for v in screen.groups()) if screen else
-               tuple(round(255 * (1 - ch) * (1 - k)) for ch in (c, m, y)))
-        found.append(Colour(name, (c, m, y, k), rgb, name in used_for_text))
+        found.append((name, tuple(float(v) for v in cmyk.groups()),
+                      tuple(int(v) for v in screen.groups()) if screen else None))
     return found
+
+
+def colours() -> list[Colour]:
+    used_for_text = set()
+    for path in sorted(STYLES.glob("*.css")):
+        used_for_text |= set(re.findall(r"(?<![\w-])color:\s*var\((--[\w-]+)\)",
+                                        read_bytes(path).decode("utf-8")))
+    return [Colour(name, cmyk, rgb or _on_screen(cmyk), name in used_for_text, rgb is not None)
+            for name, cmyk, rgb in palette()]
+
+
+def _on_screen(cmyk: tuple[float, float, float, float]) -> tuple[int, int, int]:
+    """A CMYK token without a screen RGB: as it prints, through the output profile (the
+    way back of the one colour path, see colour.py); the naive formula without a profile."""
+    from .errors import BuildError
+
+    try:
+        from .colour import cmyk_to_rgb
+
+        return cmyk_to_rgb(cmyk)
+    except BuildError:
+        c, m, y, k = cmyk
+        return tuple(round(255 * (1 - ch) * (1 - k)) for ch in (c, m, y))
 
 
 def type_scale() -> list[tuple[str, str]]:
