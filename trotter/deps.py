@@ -191,12 +191,17 @@ def code_files(modules=None) -> list[Path]:
 _code_memo: dict[Path, list] = {}
 
 
-def code_rows() -> list:
+#: the EPUB writer's modules: a PDF built in the same process did not run them
+EPUB_CODE = frozenset({"trotter.epub", "trotter.epubxhtml"})
+
+
+def code_rows(exclude=frozenset()) -> list:
     """The build code loaded in this process as input records, each file hashed once (a
     long-lived process, serve or a worker, runs the code it loaded, whatever is saved
-    later)."""
+    later). `exclude`: modules loaded here that the build did not use (EPUB_CODE)."""
     rows = []
-    for path in code_files():
+    modules = {k: v for k, v in sys.modules.items() if k not in exclude}
+    for path in code_files(modules):
         if path not in _code_memo:
             recorder = Recorder()
             read_bytes(path, recorder)
@@ -208,9 +213,10 @@ def code_rows() -> list:
 def settings(variant: str) -> dict:
     """The environment a build depends on: the variant and the CMYK profile chosen."""
     from .icc import profile_path
+    from .variants import get as variant_of
 
     return {"variant": variant,
-            "profile": str(profile_path()) if variant == "print" else None,
+            "profile": str(profile_path()) if variant_of(variant).colour == "cmyk" else None,
             "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH") or None}
 
 
