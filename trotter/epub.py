@@ -31,7 +31,7 @@ from io import BytesIO
 from pathlib import Path
 
 from . import ROOT, deps
-from .epubxhtml import Page, PageMap, finish_document, well_formed
+from .epubxhtml import Page, PageMap, finish_document, trailing_pages, well_formed
 from .errors import BuildError
 from .sources import PublicationConfig
 
@@ -137,7 +137,7 @@ def content_documents(config: PublicationConfig, doc, version, date: int) -> lis
     year = datetime.fromtimestamp(date, tz=timezone.utc).year
     base = {"pub": config.data, "doc": doc, "kind": config.kind, "version": version,
             "year": year}
-    front = bool(doc.front)
+    front = numbered_apart(config)
     docs = [ContentDoc("cover.xhtml", config.title, "epub/cover.xhtml.j2", base, "cover",
                        front)]
     if doc.colophon and config.kind != "cahier":
@@ -147,8 +147,9 @@ def content_documents(config: PublicationConfig, doc, version, date: int) -> lis
     for chapter in doc.front:
         number += 1
         docs.append(ContentDoc(f"{number:02d}-{chapter.id}.xhtml", chapter.title_text,
-                               "epub/chapter.xhtml.j2", {**base, "chapter": chapter},
-                               "chapter", True))
+                               "epub/chapter.xhtml.j2",
+                               {**base, "chapter": chapter, "preface": front},
+                               "chapter", front))
     for index, part in enumerate(doc.parts, start=1):
         if config.kind == "book":
             number += 1
@@ -181,19 +182,58 @@ def render(config: PublicationConfig, doc, docs: list[ContentDoc], hint: dict) -
         item.ids = re.findall(r'\sid="([^"]+)"', item.xhtml)
     where = {ident: item.name for item in docs for ident in item.ids}
     front_ids = {ident for item in docs if item.front for ident in item.ids}
-    pages = PageMap(hint.get("anchors", {}), front_ids, roman=bool(doc.front))
+    pages = PageMap(hint.get("anchors", {}), front_ids, roman=numbered_apart(config))
     files: dict[str, bytes] = {}
     images: dict[str, str] = {}
     listed: set[str] = set()
     for item in docs:
         item.xhtml, found = finish_document(item.xhtml, item.name, where, pages, images,
                                             listed, _chapter_path(item))
-        well_formed(item.xhtml, item.name)
         item.context = {**item.context, "pages": found}
+    _trailing(docs, pages, hint, listed)
+    for item in docs:
+        well_formed(item.xhtml, item.name)
         files[f"EPUB/text/{item.name}"] = item.xhtml.encode("utf-8")
     for source, name in images.items():
         files[f"EPUB/{name}"] = deps.read_bytes(ROOT / source)
     return files
+
+
+def numbered_apart(config: PublicationConfig) -> bool:
+    """Whether the front matter is numbered apart in roman numerals: the book's (base.css,
+    `.pub-book … lower-roman`)."""
+    return config.kind == "book"
+
+
+def _trailing(docs: list[ContentDoc], pages: PageMap, hint: dict, listed: set) -> None:
+    """Print pages without an anchor between two documents (a chapter's last pages, blank
+    pages) and after the last one: marked at the end of the document before them."""
+    last_page = max((u.get("last", 0) for u in hint.get("units", {}).values()), default=0)
+    previous: dict[bool, tuple[ContentDoc, int]] = {}
+    tails: dict[str, list[Page]] = {}
+
+    def fill(item: ContentDoc, start: int, stop: int, front: bool) -> None:
+        for number in range(start, stop):
+            label = pages.format(number, front)
+            if label not in listed:
+                listed.add(label)
+                tails.setdefault(item.name, []).append(Page(label, f"page-{label}", number,
+                                                            front))
+
+    for item in docs:
+        for page in item.context["pages"][:1]:
+            if page.front in previous:
+                before, counter = previous[page.front]
+                fill(before, counter + 1, page.counter, page.front)
+        for page in item.context["pages"]:
+            previous[page.front] = (item, page.counter)
+    if False in previous:                      # the last pages of the main numbering
+        before, counter = previous[False]
+        fill(before, counter + 1, last_page + 1, False)
+    for item in docs:
+        if item.name in tails:
+            item.xhtml = trailing_pages(item.xhtml, tails[item.name])
+            item.context["pages"] = item.context["pages"] + tails[item.name]
 
 
 def _chapter_path(item: ContentDoc) -> Path | None:

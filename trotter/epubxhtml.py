@@ -44,6 +44,8 @@ TO_NAV = {"inhoud": "../nav.xhtml#toc"}     # the printed contents is nav.xhtml 
 class Page:
     label: str
     id: str
+    counter: int = 0
+    front: bool = False
 
 
 def roman(number: int) -> str:
@@ -162,15 +164,28 @@ def _page_breaks(xhtml: str, pages: PageMap, listed: set[str]) -> tuple[str, lis
             if label in listed:
                 continue
             listed.add(label)
-            found.append(Page(label, f"page-{label}"))
-            markers += (f'<span class="pagebreak" id="page-{label}" epub:type="pagebreak" '
-                        f'role="doc-pagebreak" aria-label="{label}"></span>')
+            found.append(Page(label, f"page-{label}", number, front))
+            markers += marker(label)
         last[front] = counter
         if markers:
             inserts.append((match.start(), markers))
     for position, markers in reversed(inserts):
         xhtml = xhtml[:position] + markers + xhtml[position:]
     return xhtml, found
+
+
+def marker(label: str) -> str:
+    return (f'<span class="pagebreak" id="page-{label}" epub:type="pagebreak" '
+            f'role="doc-pagebreak" aria-label="{label}"></span>')
+
+
+def trailing_pages(xhtml: str, pages: list[Page]) -> str:
+    """Print pages with no anchor of their own after the last one of a document (a
+    chapter's last pages, a blank page before the next): marked at its end."""
+    if not pages:
+        return xhtml
+    markers = "".join(marker(page.label) for page in pages)
+    return xhtml.replace("</body>", markers + "\n</body>", 1)
 
 
 # -- boxes, images, links ----------------------------------------------------------------------
@@ -279,4 +294,4 @@ def well_formed(text: str, name: str) -> None:
             from None
 
 
-__all__ = ["Page", "PageMap", "finish_document", "well_formed", "roman", "ROOT"]
+__all__ = ["Page", "PageMap", "finish_document", "trailing_pages", "well_formed", "roman"]
