@@ -93,7 +93,7 @@ def build_epub(path: Path, out: Path | None = None, version: str | None = None, 
         inputs.add_rows(deps.code_rows())
     mapped = sum(len(d.context["pages"]) for d in docs)
     return Result(config.id, out, pages=mapped, seconds=time.perf_counter() - started,
-                  timings=laps, date=date, units=len(docs), rendered=len(docs),
+                  timings=laps, date=date, units=1, rendered=1,
                   inputs=inputs)
 
 
