@@ -83,14 +83,20 @@ def build_epub(path: Path, out: Path | None = None, version: str | None = None, 
         laps["sources"] = time.perf_counter() - started
         pages, _ = print_page_map(config, pool, cache)                 # 2.
         laps["print"] = time.perf_counter() - started - laps["sources"]
-        date = deps.source_date(inputs.paths())
-        docs = content_documents(config, doc, version, date)                  # 3.
-        files = render(config, doc, docs, pages)
-        files.update(package(config, doc, docs, files, date, version))       # 4.
+        inputs.add_rows(deps.code_rows())          # the date counts the build code too
+        date, tried = deps.source_date(inputs.paths()), set()
+        while True:     # the source date of every input read (templates, fonts too)
+            docs = content_documents(config, doc, version, date)              # 3.
+            files = render(config, doc, docs, pages)
+            files.update(package(config, doc, docs, files, date, version))   # 4.
+            tried.add(date)
+            date = deps.source_date(inputs.paths())
+            if date in tried:
+                break
         data = zip_epub(files, date)                                          # 5.
         laps["epub"] = time.perf_counter() - started - laps["sources"] - laps["print"]
         atomic_write(out, data)
-        inputs.add_rows(deps.code_rows())
+        inputs.add_rows(deps.code_rows())          # modules loaded since
     mapped = sum(len(d.context["pages"]) for d in docs)
     return Result(config.id, out, pages=mapped, seconds=time.perf_counter() - started,
                   timings=laps, date=date, units=1, rendered=1,
@@ -116,7 +122,14 @@ def print_page_map(config: PublicationConfig, pool, cache: bool) -> tuple[dict, 
 
             return json.loads(deps.read_bytes(map_file)), None
         reason = reason or "no page map"
-    result = build_publication(config.path, "print", pool=pool, cache=cache)
+    if cache:
+        result = build_publication(config.path, "print", pool=pool)
+    else:                  # a release: the print edition laid out aside, for its page map
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="trotter-epub-") as folder:
+            result = build_publication(config.path, "print", pool=pool, cache=False,
+                                       out=Path(folder) / f"{config.id}.pdf")
     if cache:
         deps.store(config.id, "print", result.inputs, result.output, result.pages,
                    result.date, deps.settings("print"), deps.packages())
