@@ -266,7 +266,8 @@ def _links(xhtml: str, name: str, where: dict[str, str], pages: PageMap,
         if target in TO_NAV:
             return f'href="{TO_NAV[target]}"'
         if target not in where:
-            raise BuildError(f"`#{target}` is not in the EPUB edition (print only)", source)
+            raise BuildError(f"`#{target}` is not in the EPUB edition (print only)", source,
+                             _line_of(source, f"#{target}"))
         document = where[target]
         return f'href="{"" if document == name else document}#{target}"'
 
@@ -277,7 +278,8 @@ def _links(xhtml: str, name: str, where: dict[str, str], pages: PageMap,
         label = pages.label(target)
         if label is None:
             raise BuildError(f"no print page for `#{target}`: the print page map is older "
-                             "than the sources (build the print edition)", source)
+                             "than the sources (build the print edition)", source,
+                             _line_of(source, f"#{target}"))
         return f"{opening}{prefix or ''}{label}</a>"
 
     return PAGEREF.sub(number, xhtml)
