@@ -8,7 +8,7 @@ PROFILE := .cache/icc/FOGRA39-TAC300-v2.icc
 FONTS  := .cache/fonts/stamp
 JOBS   ?=
 
-.PHONY: all build book brochure card cahiers screen preflight test bench release clean distclean check-libs check-test-tools help lock
+.PHONY: all build book brochure card cahiers screen epub preflight test bench release clean distclean check-libs check-test-tools help lock
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make test       run the test suite"
 	@echo "make book|brochure|card|cahiers   build one publication (or all cahiers)"
 	@echo "make screen     build the screen edition (dist/screen/)"
+	@echo "make epub       build the reader edition, EPUB 3 (dist/epub/), all but the card"
 	@echo "make preflight  check the built print PDFs for the print shop"
 	@echo "make release VERSION=X.Y.Z   build a release into dist/release/X.Y.Z/"
 	@echo "make bench      benchmark builds in a scratch copy (benchmarks/results.json); BENCH_ARGS=--quick"
@@ -83,7 +84,21 @@ book brochure card cahiers: $(SETUP)
 screen: $(SETUP)
 	$(PY) build.py build --variant screen
 
-test: check-test-tools $(SETUP)
+# the reader edition: an accessible EPUB 3 of every publication but the card (print only);
+# the print edition is laid out first where its page map is missing or out of date
+epub: $(SETUP)
+	$(PY) build.py build --variant epub
+
+# Ace by DAISY (the EPUB accessibility checker the tests run), from the npm registry, once,
+# into .cache/node-ace; it runs on the system Chromium, so no browser is downloaded
+ACE_VERSION := 1.4.6
+ACE := .cache/node-ace/.installed-$(ACE_VERSION)
+$(ACE): | check-test-tools
+	ELECTRON_SKIP_BINARY_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 npm install --silent \
+		--no-audit --no-fund --prefix .cache/node-ace @daisy/ace@$(ACE_VERSION)
+	@touch $@
+
+test: check-test-tools $(SETUP) $(ACE)
 	$(PY) -m pytest
 
 BENCH_ARGS ?=

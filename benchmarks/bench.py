@@ -320,6 +320,14 @@ class Bench:
         self.values["edit_ratio"] = self.values["book_edit"] / self.values["book_cold"]
         self.values["edit_cli_ratio"] = (self.values["book_edit_cli"]
                                          / self.values["book_cold"])
+        log("book EPUB: cold (the print edition current), then the same one-sentence edit")
+        build(repo, "book")                 # the print page map current, as after `make`
+        epub = self.timed(repo, "book", "--variant", "epub", "--force")
+        self.values["epub_cold"] = median(r.seconds for r in epub)
+        epub_edits = self.edit(repo, MIDDLE_CHAPTER, sentence,
+                               sentence[:2] + b"Een extra zin om te meten. " + sentence[2:],
+                               "book", "--variant", "epub")
+        self.values["epub_edit"] = median(r.seconds for r in epub_edits)
         log("large cahier: -j 1 and -j 2, yardstick")
         large_repeat = min(self.repeat, 2)
         for jobs in ("1", "2"):
@@ -386,6 +394,10 @@ def markdown_table(results: dict) -> str:
         ("the same edit, one `build.py build book` process",
          f"{v['book_edit_cli']:.1f} s", "", f"{v['edit_cli_ratio']:.2f}× the cold build; "
          "starting Python and WeasyPrint included", ""),
+        ("book EPUB: cold (`--variant epub --force`)", f"{v['epub_cold']:.1f} s", "",
+         "print page map current", ""),
+        ("book EPUB after a one-sentence edit", f"{v['epub_edit']:.1f} s", "",
+         "the print edition's changed units laid out again first, for the page map", ""),
         ("large cahier, -j 1", f"{v['large_j1']:.1f} s", "", "", ""),
         ("large cahier, -j 2", f"{v['large_j2']:.1f} s", "", "", ""),
         ("large cahier: plain WeasyPrint (yardstick)", f"{v['large_plain']['seconds']:.1f} s",

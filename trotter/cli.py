@@ -20,9 +20,14 @@ from .errors import BuildError, EnvironmentFault
 from .pipeline import DIST, output_path
 from .runner import LOG
 from .sources import load_config
+from .variants import DEFAULT, NAMES, PDF_NAMES, VARIANTS
 
-VARIANT = click.option("--variant", type=click.Choice(["print", "screen"]), default="print",
-                       show_default=True, help="print: CMYK, bleed; screen: RGB, tagged.")
+VARIANT = click.option("--variant", type=click.Choice(PDF_NAMES), default=DEFAULT,
+                       show_default=True, help="; ".join(
+                           f"{v}: {VARIANTS[v].note}" for v in PDF_NAMES) + ".")
+ANY_VARIANT = click.option("--variant", type=click.Choice(NAMES), default=DEFAULT,
+                           show_default=True, help="; ".join(
+                               f"{v}: {VARIANTS[v].note}" for v in NAMES) + ".")
 
 
 def _entries(ids: tuple[str, ...]):
@@ -99,7 +104,7 @@ def main():
 
 @main.command()
 @click.argument("ids", nargs=-1)
-@VARIANT
+@ANY_VARIANT
 @click.option("--force", is_flag=True,
               help="Lay out every unit again (the last page map is still the first guess).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
@@ -108,7 +113,7 @@ def main():
 @click.option("--strict", is_flag=True,
               help="Fail on stylesheet problems instead of warning (CI and releases).")
 def build(ids, variant, force, jobs, verbose, strict):
-    """Build publications (default: all) into dist/<variant>/<id>.pdf.
+    """Build publications (default: all) into dist/<variant>/<id>.pdf (.epub).
 
     IDS are publication ids (book, brochure, card, cahier-01, ...) or `cahiers`. Only
     publications whose recorded inputs changed are rebuilt, and within a publication only
@@ -117,6 +122,10 @@ def build(ids, variant, force, jobs, verbose, strict):
     from .runner import build_lock, interrupt_on_terminate, plan, run_builds, write_log
 
     entries = _entries(ids)
+    edition = VARIANTS[variant]
+    for entry in [e for e in entries if e.error is None and not edition.makes(e.kind)]:
+        click.echo(f"{entry.id}: skipped, a {entry.kind} has no {variant} edition")
+    entries = [e for e in entries if e.error is not None or edition.makes(e.kind)]
     planned = plan(entries, variant, force)
     if (strict or planned[1]) and _stylesheet_problems(entries, strict):
         sys.exit(1)
@@ -423,7 +432,8 @@ def list_(as_json):
         "id": c.id, "kind": c.kind, "title": c.data["title"],
         "trim": " ".join(c.trim),
         "sources": [str(p.relative_to(ROOT)) for p in c.all_sources()],
-        "outputs": {v: str(output_path(c.id, v).relative_to(ROOT)) for v in ("print", "screen")},
+        "outputs": {v: str(output_path(c.id, v).relative_to(ROOT)) for v in NAMES
+                    if VARIANTS[v].makes(c.kind)},
     } for c in configs]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))

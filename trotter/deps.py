@@ -219,15 +219,21 @@ def note_data(rows) -> None:
         recorder.add_rows(rows)
 
 
-def code_rows() -> list:
+#: the EPUB writer's modules: a PDF built in the same process did not run them
+EPUB_CODE = frozenset({"trotter.epub", "trotter.epubxhtml"})
+
+
+def code_rows(exclude=frozenset()) -> list:
     """The build code loaded in this process as input records, as it was when it was
     imported (a long-lived process, serve or a worker, runs the code it loaded, whatever is
     saved later; a module saved during a build is recorded as the code that ran); and the
-    data files the code read for itself since the last call (`note_data`)."""
+    data files the code read for itself since the last call (`note_data`). `exclude`:
+    modules loaded here that the build did not use (EPUB_CODE)."""
     from . import IMPORTED
 
     rows = []
-    for path in code_files():
+    modules = {k: v for k, v in sys.modules.items() if k not in exclude}
+    for path in code_files(modules):
         if path not in _code_memo:
             known = IMPORTED.get(str(path))
             if known is None:           # loaded some other way (a zip, a frozen module)
@@ -245,9 +251,10 @@ def code_rows() -> list:
 def settings(variant: str) -> dict:
     """The environment a build depends on: the variant and the CMYK profile chosen."""
     from .icc import profile_path
+    from .variants import get as variant_of
 
     return {"variant": variant,
-            "profile": str(profile_path()) if variant == "print" else None,
+            "profile": str(profile_path()) if variant_of(variant).colour == "cmyk" else None,
             "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH") or None}
 
 

@@ -24,6 +24,7 @@ from .fonts import font_files
 from .html import NEUTRAL_DATE
 from .icc import require_profile
 from .sources import PublicationConfig
+from .variants import get as variant_of
 
 #: document-level entries of the first unit that the merged PDF keeps (PDF/X, language)
 CATALOG_KEYS = ("/OutputIntents", "/Metadata", "/Lang", "/MarkInfo", "/ViewerPreferences")
@@ -34,14 +35,12 @@ def pdf_settings(variant: str) -> dict:
     extra = [p for paths in font_files().values() for p in paths]
     options = {"pdf_identifier": b"0" * 32}     # replaced by `reproducible`
     profile = None
-    if variant == "print":
+    if variant_of(variant).colour == "cmyk":
         profile = require_profile()
         extra.append(profile)
-        options["pdf_variant"] = "pdf/x-4"
-    else:
-        options["pdf_variant"] = "pdf/ua-1"
+    options["pdf_variant"] = variant_of(variant).pdf_variant
     return {"variant": variant, "extra_files": [str(p) for p in extra], "options": options,
-            "cmyk": variant == "print", "profile": str(profile) if profile else None}
+            "cmyk": variant_of(variant).colour == "cmyk", "profile": str(profile) if profile else None}
 
 
 def padding_pages(config: PublicationConfig, pages: int) -> int:
@@ -85,13 +84,13 @@ def finish(units: list[bytes], variant: str, date: int) -> bytes:
     readers = [PdfReader(io.BytesIO(data)) for data in units]
     if len(readers) == 1:
         writer = PdfWriter(clone_from=readers[0])
-        if variant == "print":
+        if not variant_of(variant).annotations:
             for page in writer.pages:
                 if "/Annots" in page:
                     del page[NameObject("/Annots")]
     else:
         writer = PdfWriter()
-        excluded = ("/Annots",) if variant == "print" else ()
+        excluded = () if variant_of(variant).annotations else ("/Annots",)
         for reader in readers:
             writer.append(reader, import_outline=True, excluded_fields=excluded)
         first = readers[0].trailer["/Root"]

@@ -23,15 +23,16 @@ from .deps import read_bytes
 from .fonts import font_face_css
 from .icc import require_profile
 from .model import Document
+from .variants import PDF_NAMES, get as variant_of
 
-VARIANTS = ("print", "screen")
+VARIANTS = PDF_NAMES      # the variants WeasyPrint lays out (variants.py)
 TEMPLATES = ROOT / "templates"
 NEUTRAL_DATE = "2000-01-01T00:00:00Z"      # replaced by the source date in finishing
 
 
 def stylesheets(config, variant: str) -> list[str]:
     """The style stack, in its one order: tokens -> base -> print|screen -> publication."""
-    return ["styles/tokens.css", "styles/base.css", f"styles/{variant}.css",
+    return ["styles/tokens.css", "styles/base.css", f"styles/{variant_of(variant).stylesheet}",
             f"styles/{config.stylesheet}"]
 
 
@@ -94,7 +95,7 @@ def render_units(doc: Document, variant: str, source_date: int, extra_pages: int
     config = doc.config
     year = datetime.fromtimestamp(source_date, tz=timezone.utc).year
     page_css = font_face_css()
-    if variant == "print":   # PDF/X-4 output intent: the CMYK profile
+    if variant_of(variant).colour == "cmyk":   # PDF/X-4 output intent: the CMYK profile
         page_css += ('@color-profile device-cmyk { src: url("%s"); components: c, m, y, k; }\n'
                      % require_profile().as_uri())
     units = Units(only)

@@ -19,6 +19,7 @@ from pathlib import Path
 from . import ROOT, deps
 from .errors import BuildError, EnvironmentFault
 from .sources import PublicationConfig
+from .variants import get as variant_of
 
 DIST = ROOT / "dist"
 
@@ -37,10 +38,13 @@ class Result:
     units: int = 1
     rendered: int = 0              # units laid out in this build (the others were cached)
     inputs: deps.Recorder | None = None
+    page_map: dict | None = None   # anchors -> print page counters (the EPUB's page list)
 
 
 def output_path(pub_id: str, variant: str = "print") -> Path:
-    return DIST / variant / f"{pub_id}.pdf"
+    """dist/<folder>/<id><suffix> of the variant (variants.py)."""
+    edition = variant_of(variant)
+    return DIST / edition.folder / edition.output_name(pub_id)
 
 
 def imposed_path(pub_id: str, suffix: str, out: Path) -> Path:
@@ -68,6 +72,10 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
     from .workers import Pool
 
     path = config.path if isinstance(config, PublicationConfig) else Path(config)
+    if variant_of(variant).backend == "epub":          # the reader edition: trotter/epub.py
+        from .epub import build_epub
+
+        return build_epub(path, out=out, version=version, pool=pool, cache=cache)
     clock = _Clock()
     own_pool = pool is None
     pool = pool or Pool(1)
@@ -81,7 +89,7 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
                                      reuse=not force)
             layout = _Layout(pool, finishing.pdf_settings(variant), config, cache_, first)
             laid = layout.run(doc, variant, version, inputs,              # 3. HTML per unit
-                              whole or variant == "screen", clock, seed)  # 4. layout + PDF
+                              whole or variant_of(variant).whole, clock, seed)  # 4. layout + PDF
             pages = sum(len(u.pages) for u in laid)                       #    + page rules
             if config.pages.get("exact") and pages > config.pages["exact"]:
                 raise _overflow(config, laid, inputs)
@@ -94,7 +102,7 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
                 raise BuildError("preflight failed:\n  " + "\n  ".join(problems), config.path)
             clock.lap("preflight")
             atomic_write(out, data)
-            if variant == "print" and config.data.get("imposition", True):  # 7. imposition
+            if variant_of(variant).imposition and config.data.get("imposition", True):  # 7.
                 from .impose import imposed
 
                 sheets = imposed(config.kind, data)
@@ -108,7 +116,7 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
                     atomic_write(sheet_path, sheet)
                     inputs.wrote(sheet_path)          # an output: gone or changed -> build
             clock.lap("imposition")
-            inputs.add_rows(deps.code_rows())   # the build code this process ran
+            inputs.add_rows(deps.code_rows(deps.EPUB_CODE))   # the build code it ran
             cache_.keep(layout.hint())
     finally:
         if own_pool:
@@ -118,7 +126,8 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
     warnings = list(dict.fromkeys(layout.warnings + [w for u in laid for w in u.warnings]))
     return Result(config.id, out, pages=pages, seconds=clock.total(), warnings=warnings,
                   timings=clock.laps, date=layout.date, units=len(layout.parts),
-                  rendered=sum(not u.cached for u in laid), inputs=inputs)
+                  rendered=sum(not u.cached for u in laid), inputs=inputs,
+                  page_map=layout.hint())
 
 
 class _Layout:

@@ -31,6 +31,7 @@ from pypdf.generic import ContentStream
 
 from .fonts import declared_font_names
 from .sources import PublicationConfig
+from .variants import get as variant_of
 
 MM = 72 / 25.4
 BLEED_MM = 3.0
@@ -136,7 +137,7 @@ def inspect(data: bytes, config: PublicationConfig, variant: str,
     root = reader.trailer["/Root"]
     if str(root.get("/Lang", "")) != config.language:
         report.add(None, f"document language is not `{config.language}`")
-    if variant == "print":
+    if variant_of(variant).colour == "cmyk":
         if data[:8] < b"%PDF-1.6":
             report.add(None, f"PDF version {data[5:8].decode()}: PDF/X-4 needs 1.6 or later")
         if not root.get("/OutputIntents"):
@@ -237,7 +238,7 @@ def page_report(reader: PdfReader, trim, variant: str, first: int = 1,
     report = Report(pages=len(reader.pages))
     _check_boxes(reader, trim, variant, report, first)
     _check_fonts(reader, report)
-    if variant == "print":
+    if variant_of(variant).colour == "cmyk":
         seen: set[int] = set()      # form XObjects are shared by pages: scan each once
         for number, page in enumerate(reader.pages, start=first):
             _check_colour(page, number, report, seen)
@@ -284,14 +285,14 @@ def _size_mm(box) -> tuple[float, float]:
 
 def _check_boxes(reader: PdfReader, trim, variant: str, report: Report, first: int) -> None:
     width, height = (float(v.removesuffix("mm")) for v in trim)
-    bleed = BLEED_MM if variant == "print" else 0.0
+    bleed = variant_of(variant).bleed_mm
     for number, page in enumerate(reader.pages, start=first):
         w, h = _size_mm(page.trimbox)
         if abs(w - width) > TOLERANCE_MM or abs(h - height) > TOLERANCE_MM:
             report.add(number, f"trim box {w:.1f} x {h:.1f} mm, expected "
                                f"{width:g} x {height:g} mm")
-        box = page.bleedbox if variant == "print" else page.mediabox
-        name = "bleed box" if variant == "print" else "media box"
+        box = page.bleedbox if variant_of(variant).bleed_mm else page.mediabox
+        name = "bleed box" if variant_of(variant).bleed_mm else "media box"
         bw, bh = _size_mm(box)
         if abs(bw - width - 2 * bleed) > TOLERANCE_MM or abs(bh - height - 2 * bleed) > TOLERANCE_MM:
             report.add(number, f"{name} {bw:.1f} x {bh:.1f} mm, expected "

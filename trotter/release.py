@@ -48,6 +48,7 @@ from .pipeline import DIST
 from .preflight import inspect
 from .runner import Task, catalog, run_tasks, select
 from .sources import PublicationConfig, load_config, slug
+from .variants import PDF_NAMES, get as variant_of
 
 #: publication id -> the base of its file names; any other publication (every cahier) is
 #: named `<id>-<slug of the title>`, so a new cahier needs no change here
@@ -58,7 +59,7 @@ BASE_NAMES = {
 }
 #: imposition (trotter.impose) -> the word in the file name
 IMPOSED_NAMES = {"booklet-a4": "boekje-a4", "sheet-a3": "drukvel-a3"}
-VARIANTS = ("print", "screen")
+VARIANTS = PDF_NAMES    # the EPUB is shipped by its own step
 SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 MANIFEST, SUMS = "manifest.json", "SHA256SUMS"
 MM = 72 / 25.4
@@ -247,7 +248,7 @@ def _finish(config: PublicationConfig, variant: str, built: Path, version: str,
     entries = [_write(staging, name, data, config, variant, report.pages, " ".join(config.trim),
                       date)]
     echo(f"{name}: ok, {report.pages} pages")
-    sheets = imposed(config.kind, data) if variant == "print" else None
+    sheets = imposed(config.kind, data) if variant_of(variant).imposition else None
     if sheets:
         suffix, sheet_data = sheets
         sheet_data = with_version(finishing.reproducible(sheet_data), version)

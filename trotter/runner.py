@@ -26,6 +26,7 @@ from pathlib import Path
 from . import ROOT, deps
 from .errors import BuildError, EnvironmentFault
 from .pipeline import DIST, mark_stale, output_path, source_size
+from .variants import DEFAULT
 
 LOCK = DIST / ".lock"
 LOG = DIST / "build.log"
@@ -61,7 +62,7 @@ class Entry:
     config: object = field(default=None, repr=False, compare=False)   # as catalog read it
 
     def output(self, variant: str) -> Path:
-        return self.out if self.out and variant == "print" else output_path(self.id, variant)
+        return self.out if self.out and variant == DEFAULT else output_path(self.id, variant)
 
 
 def catalog(root: Path = ROOT) -> list[Entry]:
