@@ -4,8 +4,11 @@
 - `padding_pages` / `check_page_rules`: notes pages to reach the page multiple, exact counts.
 - `finish`: merge the units (pypdf: pages, bookmarks and named destinations; a single unit,
   such as the tagged screen edition, is kept whole), stamp the source date into the document
-  information and the XMP metadata, drop annotations from print files, and derive the
-  identifiers from the content (`reproducible`).
+  information and the XMP metadata, give every distinct font program its own subset tag
+  (`retag_fonts`), write the page labels of the printed folios (`page_labels`), make a print
+  file PDF/X-4 whatever path made it (`make_pdfx`: drop annotations, /Trapped a name,
+  GTS_PDFXVersion in Info and XMP, PDF 1.6), and derive the identifiers from the content
+  (`reproducible`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import uuid
 from datetime import datetime, timezone
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, ByteStringObject, NameObject
+from pypdf.generic import (ArrayObject, ByteStringObject, DictionaryObject, NameObject,
+                           NumberObject, TextStringObject)
 
 from .errors import BuildError
 from .fonts import font_files
@@ -80,15 +84,12 @@ TRAILER_ID = re.compile(
     rb"/ID\s*\[\s*([(<])([0-9a-fA-F]{32,64})([)>])\s*([(<])([0-9a-fA-F]{32,64})([)>])\s*\]")
 
 
-def finish(units: list[bytes], variant: str, date: int) -> bytes:
-    """One PDF from the units' PDFs, dated `date` (seconds since 1970, UTC)."""
+def finish(units: list[bytes], variant: str, date: int, pages=None) -> bytes:
+    """One PDF from the units' PDFs, dated `date` (seconds since 1970, UTC). `pages`: the
+    page info of every page in order (pdf._page_info), for the page labels."""
     readers = [PdfReader(io.BytesIO(data)) for data in units]
     if len(readers) == 1:
         writer = PdfWriter(clone_from=readers[0])
-        if variant == "print":
-            for page in writer.pages:
-                if "/Annots" in page:
-                    del page[NameObject("/Annots")]
     else:
         writer = PdfWriter()
         excluded = ("/Annots",) if variant == "print" else ()
@@ -101,16 +102,220 @@ def finish(units: list[bytes], variant: str, date: int) -> bytes:
                 writer._root_object[NameObject(key)] = first.raw_get(key).clone(writer)
         if readers[0].metadata:
             writer.add_metadata(dict(readers[0].metadata))
+    writer.pdf_header = readers[0].pdf_header    # PDF/X-4 needs 1.6; pypdf would write 1.3
+    # every unit subsets the fonts on its own, under the same tag: one tag per program
+    retag_fonts(writer)
+    if len(readers) > 1:
         # every unit carries the CMYK profile and the same resources: keep one of each
         writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
-    writer.pdf_header = readers[0].pdf_header    # PDF/X-4 needs 1.6; pypdf would write 1.3
+    if pages:
+        set_page_labels(writer, pages)
     # PDF/X-4 wants a file identifier in the trailer; a merged writer has none. Zeros here,
     # `reproducible` derives it from the content.
     writer._ID = ArrayObject([ByteStringObject(bytes(16)), ByteStringObject(bytes(16))])
     _stamp_date(writer, date)
+    if variant == "print":
+        make_pdfx(writer)
     out = io.BytesIO()
     writer.write(out)
     return reproducible(out.getvalue())
+
+
+# -- PDF/X-4 -----------------------------------------------------------------------------------
+
+PDFX_VERSION = "PDF/X-4"
+
+
+def make_pdfx(writer: PdfWriter, producer: str | None = None) -> None:
+    """What PDF/X-4 asks of the document, whatever path made it: header 1.6 or later, no
+    annotations, `/Trapped /False` as a name (pypdf's add_metadata writes every value as a
+    string), `/GTS_PDFXVersion` in the document information and in the XMP packet, the
+    output intent and the page boxes (checked: WeasyPrint writes them, imposition copies
+    them). `producer` replaces the producer in Info and XMP alike."""
+    if _header_version(writer.pdf_header) < (1, 6):
+        writer.pdf_header = "%PDF-1.6"
+    for page in writer.pages:
+        if "/Annots" in page:
+            del page[NameObject("/Annots")]
+        for box in ("/TrimBox", "/BleedBox"):
+            if box not in page:
+                raise BuildError(f"internal: a print page without {box}")
+    root = writer._root_object
+    if not root.get("/OutputIntents"):
+        raise BuildError("internal: a print PDF without an output intent")
+    if writer._info is None:
+        writer._info = DictionaryObject()
+    info = writer._info.get_object()
+    info[NameObject("/Trapped")] = NameObject("/False")
+    info[NameObject("/GTS_PDFXVersion")] = TextStringObject(PDFX_VERSION)
+    if producer:
+        info[NameObject("/Producer")] = TextStringObject(producer)
+    if "/Metadata" in root:
+        stream = root["/Metadata"].get_object()
+        xmp = stream.get_data()
+        if b"pdfxid:GTS_PDFXVersion" not in xmp or b"<pdf:Trapped>" not in xmp:
+            raise BuildError("internal: XMP metadata without the PDF/X keys")
+        if producer:
+            xmp = re.sub(rb'pdf:Producer="[^"]*"',
+                         b'pdf:Producer="' + _xml(producer) + b'"', xmp)
+            xmp = re.sub(rb"<pdf:Producer>[^<]*</pdf:Producer>",
+                         b"<pdf:Producer>" + _xml(producer) + b"</pdf:Producer>", xmp)
+        stream.set_data(xmp)
+    else:
+        raise BuildError("internal: a print PDF without XMP metadata")
+
+
+def _xml(text: str) -> bytes:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+            .encode("utf-8"))
+
+
+def _header_version(header: str) -> tuple[int, int]:
+    m = re.match(r"%PDF-(\d+)\.(\d+)", header or "")
+    return (int(m.group(1)), int(m.group(2))) if m else (1, 3)
+
+
+# -- font subsets ------------------------------------------------------------------------------
+
+SUBSET_TAG = re.compile(r"^/?([A-Z]{6})\+")
+FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
+
+
+def subset_tag(program: bytes) -> str:
+    """Six upper-case letters derived from a font program (ISO 32000-1, 9.6.4)."""
+    digest = hashlib.sha256(program).digest()
+    return "".join(chr(ord("A") + b % 26) for b in digest[:6])
+
+
+def retag_fonts(writer: PdfWriter) -> dict[str, str]:
+    """Give every embedded font program its own subset tag, derived from its bytes: units
+    laid out apart subset the same font differently, and WeasyPrint gives all of them one
+    tag. The same program keeps the same tag (and is merged by compress_identical_objects).
+    Returns old name -> new name of the descriptors changed."""
+    renamed: dict[str, str] = {}
+    descriptors: dict[int, str] = {}           # id of a descriptor -> its new tag
+    fonts = []
+    for obj in writer._objects:
+        if not isinstance(obj, DictionaryObject):
+            continue
+        kind = obj.get("/Type")
+        if kind == "/FontDescriptor":
+            program = next((obj[k].get_object() for k in FONT_FILES if k in obj), None)
+            name = str(obj.get("/FontName", ""))
+            if program is None or not SUBSET_TAG.match(name):
+                continue
+            tag = subset_tag(program.get_data())
+            new = SUBSET_TAG.sub(f"/{tag}+", name)
+            if new != name:
+                renamed[name] = new
+                obj[NameObject("/FontName")] = NameObject(new)
+            descriptors[id(obj)] = tag
+        elif kind == "/Font":
+            fonts.append(obj)
+    for font in fonts:
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is None and "/DescendantFonts" in font:
+            descendants = font["/DescendantFonts"].get_object()
+            if descendants:
+                descriptor = descendants[0].get_object().get("/FontDescriptor")
+        if descriptor is None:
+            continue
+        tag = descriptors.get(id(descriptor.get_object()))
+        base = str(font.get("/BaseFont", ""))
+        if tag and SUBSET_TAG.match(base):
+            font[NameObject("/BaseFont")] = NameObject(SUBSET_TAG.sub(f"/{tag}+", base))
+    return renamed
+
+
+# -- page labels -------------------------------------------------------------------------------
+
+#: CSS counter styles that PDF page labels can show (ISO 32000-1, 12.4.2)
+LABEL_STYLES = {"decimal": "/D", "lower-roman": "/r", "upper-roman": "/R",
+                "lower-alpha": "/a", "lower-latin": "/a", "upper-alpha": "/A",
+                "upper-latin": "/A"}
+COVER = "cover"          # the named page of the covers (components.css): no number
+
+
+def page_labels(pages) -> list[tuple[str | None, int, str]]:
+    """(style, number, prefix) of each page's label, from the layout (pdf._page_info): the
+    folio it prints, in its counter style; the covers have no number; a page that prints no
+    folio (title page, colophon, blank pages, part openers) is numbered like the printed
+    folios of its run of consecutive page numbers (the front matter in roman numerals)."""
+    info = [tuple(p) + ("", "", "")[:max(0, 6 - len(p))] for p in pages]
+    own: list[tuple[str | None, int, str] | None] = []
+    for counter, _side, _blank, name, style, folio in info:
+        if name == COVER:
+            own.append((None, 0, ""))
+        elif style in LABEL_STYLES and counter >= 1:
+            own.append((LABEL_STYLES[style], counter, ""))
+        elif style:                                # a style labels cannot show: its text
+            own.append((None, 0, folio))
+        else:
+            own.append(None)
+    runs, start = [], 0                           # runs of consecutive page counters
+    for i in range(1, len(info) + 1):
+        if (i == len(info) or info[i][0] != info[i - 1][0] + 1 or info[i][3] == COVER
+                or info[i - 1][3] == COVER):
+            runs.append(range(start, i))
+            start = i
+    labels = list(own)
+    for run in runs:
+        styles = [own[i][0] for i in run if own[i] and own[i][0]]
+        style = styles[0] if styles else "/D"
+        for i in run:
+            if labels[i] is None:
+                counter = info[i][0]
+                labels[i] = (style, counter, "") if counter >= 1 else (None, 0, str(counter))
+    return labels
+
+
+def label_text(style: str | None, number: int, prefix: str) -> str:
+    """The label a viewer shows for (style, number, prefix)."""
+    if style is None:
+        return prefix
+    if style == "/D":
+        return prefix + str(number)
+    if style in ("/r", "/R"):
+        text = _roman(number)
+        return prefix + (text if style == "/R" else text.lower())
+    letters = chr(ord("A") + (number - 1) % 26) * ((number - 1) // 26 + 1)
+    return prefix + (letters if style == "/A" else letters.lower())
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for value, numeral in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"),
+                           (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"),
+                           (4, "IV"), (1, "I")):
+        while n >= value:
+            out, n = out + numeral, n - value
+    return out
+
+
+def set_page_labels(writer: PdfWriter, pages) -> None:
+    """/PageLabels in the catalog: one range per run of labels that count on."""
+    labels = page_labels(pages)
+    if len(labels) != len(writer.pages):
+        raise BuildError(f"internal: {len(labels)} page labels for {len(writer.pages)} pages")
+    nums = ArrayObject()
+    previous = None
+    for index, (style, number, prefix) in enumerate(labels):
+        continues = (previous is not None and style is not None and not prefix
+                     and previous[0] == style and number == previous[1] + 1)
+        previous = (style, number)
+        if continues:
+            continue
+        entry = DictionaryObject()
+        if style is not None:
+            entry[NameObject("/S")] = NameObject(style)
+            if number != 1:
+                entry[NameObject("/St")] = NumberObject(number)
+        if prefix or style is None:
+            entry[NameObject("/P")] = TextStringObject(prefix)
+        nums += [NumberObject(index), entry]
+        previous = (style, number) if not prefix else None
+    writer._root_object[NameObject("/PageLabels")] = DictionaryObject(
+        {NameObject("/Nums"): nums})
 
 
 def _stamp_date(writer: PdfWriter, date: int) -> None:
