@@ -20,7 +20,8 @@ import uuid
 from datetime import datetime, timezone
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (ArrayObject, ByteStringObject, DictionaryObject, NameObject,
+from pypdf.generic import (ArrayObject, ByteStringObject, DecodedStreamObject,
+                           DictionaryObject, NameObject,
                            NumberObject, TextStringObject)
 
 from .errors import BuildError
@@ -103,7 +104,10 @@ def finish(units: list[bytes], variant: str, date: int, pages=None) -> bytes:
         if readers[0].metadata:
             writer.add_metadata(dict(readers[0].metadata))
     writer.pdf_header = readers[0].pdf_header    # PDF/X-4 needs 1.6; pypdf would write 1.3
-    # every unit subsets the fonts on its own, under the same tag: one tag per program
+    # every unit subsets the fonts on its own, under the same tag: one program per font,
+    # one tag per program
+    if len(readers) > 1:
+        merge_font_subsets(writer)
     retag_fonts(writer)
     if len(readers) > 1:
         # every unit carries the CMYK profile and the same resources: keep one of each
@@ -225,6 +229,201 @@ def retag_fonts(writer: PdfWriter) -> dict[str, str]:
         if tag and SUBSET_TAG.match(base):
             font[NameObject("/BaseFont")] = NameObject(SUBSET_TAG.sub(f"/{tag}+", base))
     return renamed
+
+
+def merge_font_subsets(writer: PdfWriter) -> int:
+    """One TrueType program per font in a merged file: the subsets the units embedded of one
+    font (descriptors with the same name after the tag) become one program holding every
+    glyph any of them holds.
+
+    WeasyPrint's subsets (harfbuzz) keep the font's glyph id for every glyph a page shows
+    (CIDToGIDMap /Identity: the content streams, /W and ToUnicode use those ids), up to the
+    highest one used; glyphs needed only as components of composite glyphs and lying above
+    that come after it, renumbered, differently in every subset. So the merged program holds
+    every used glyph at its own id, and each subset's component glyphs after the highest id
+    used by any of them, with the composites' references rewritten. A group whose subsets
+    disagree on a glyph (not one font after all), or that cannot be read, is left alone.
+    Returns the number of programs merged away."""
+    used: dict[int, set[int]] = {}               # id of a descriptor -> glyph ids shown
+    for obj in writer._objects:
+        if isinstance(obj, DictionaryObject) and obj.get("/Subtype") == "/CIDFontType2" \
+                and "/FontDescriptor" in obj:
+            used.setdefault(id(obj["/FontDescriptor"].get_object()), set()).update(
+                _cids(obj.get("/W")))
+    groups: dict[str, list[DictionaryObject]] = {}
+    for obj in writer._objects:
+        if (isinstance(obj, DictionaryObject) and obj.get("/Type") == "/FontDescriptor"
+                and "/FontFile2" in obj and SUBSET_TAG.match(str(obj.get("/FontName", "")))):
+            groups.setdefault(SUBSET_TAG.sub("", str(obj["/FontName"])), []).append(obj)
+    merged = 0
+    for descriptors in groups.values():
+        programs: dict[int, tuple[bytes, set[int]]] = {}
+        for descriptor in descriptors:
+            stream = descriptor["/FontFile2"].get_object()
+            data, shown = programs.get(id(stream), (stream.get_data(), set()))
+            programs[id(stream)] = (data, shown | used.get(id(descriptor), set()))
+        if len(programs) < 2 or any(not shown for _, shown in programs.values()):
+            continue
+        data = _merged_program(sorted(programs.values(), key=lambda p: p[0]))
+        if data is None:
+            continue
+        stream = DecodedStreamObject()
+        stream.set_data(data)
+        stream[NameObject("/Length1")] = NumberObject(len(data))
+        ref = writer._add_object(stream.flate_encode(level=9))
+        for descriptor in descriptors:
+            descriptor[NameObject("/FontFile2")] = ref
+        merged += len(programs) - 1
+    return merged
+
+
+def _cids(widths) -> set[int]:
+    """The CIDs a /W array gives widths for."""
+    cids: set[int] = set()
+    items = list(widths.get_object()) if widths is not None else []
+    i = 0
+    while i < len(items):
+        first = int(items[i])
+        second = items[i + 1].get_object() if i + 1 < len(items) else None
+        if isinstance(second, ArrayObject):
+            cids.update(range(first, first + len(second)))
+            i += 2
+        else:
+            cids.update(range(first, int(second) + 1))
+            i += 3
+    return cids
+
+
+COMPONENT_FLAGS = (0x0001, 0x0008, 0x0020, 0x0040, 0x0080)   # words, scale, more, xy, 2x2
+
+
+def _components(data: bytes) -> list[int]:
+    """Offsets of the glyph indices in a composite glyph's records."""
+    import struct
+
+    offsets, at = [], 10
+    while True:
+        flags = struct.unpack(">H", data[at:at + 2])[0]
+        offsets.append(at + 2)
+        at += 4 + (4 if flags & 0x0001 else 2)
+        at += 2 if flags & 0x0008 else 4 if flags & 0x0040 else 8 if flags & 0x0080 else 0
+        if not flags & 0x0020:
+            return offsets
+
+
+def _glyph_table(data: bytes):
+    """(font, glyph data by id, (advance, lsb) by id) of a TrueType program, read raw."""
+    import struct
+
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(io.BytesIO(data))
+    raw = font.reader
+    count = struct.unpack(">H", raw["maxp"][4:6])[0]
+    long_loca = struct.unpack(">h", raw["head"][50:52])[0] == 1
+    loca = (struct.unpack(f">{count + 1}L", raw["loca"][:4 * (count + 1)]) if long_loca else
+            [2 * v for v in struct.unpack(f">{count + 1}H", raw["loca"][:2 * (count + 1)])])
+    glyf = raw["glyf"]
+    glyphs = [glyf[loca[i]:loca[i + 1]] for i in range(count)]
+    hmetrics = struct.unpack(">H", raw["hhea"][34:36])[0]
+    hmtx = raw["hmtx"]
+    metrics = []
+    for i in range(count):
+        if i < hmetrics:
+            metrics.append(struct.unpack(">Hh", hmtx[4 * i:4 * i + 4]))
+        else:
+            lsb = struct.unpack(">h", hmtx[4 * hmetrics + 2 * (i - hmetrics):][:2])[0]
+            metrics.append((metrics[hmetrics - 1][0], lsb))
+    return font, glyphs, metrics
+
+
+#: the tables a CIDFontType2 program needs (ISO 32000-1, 9.9); the rest refer to glyph ids
+KEEP_TABLES = {"head", "hhea", "maxp", "OS/2", "hmtx", "cmap", "loca", "glyf", "post", "name",
+               "cvt ", "fpgm", "prep", "gasp"}
+
+
+def _merged_program(programs: list[tuple[bytes, set[int]]]) -> bytes | None:
+    """The union of subsets (program, glyph ids shown) of one TrueType font, or None."""
+    try:
+        return _merge(programs)
+    except Exception:          # noqa: BLE001 - not a font we can merge: leave it as it is
+        return None
+
+
+def _merge(programs: list[tuple[bytes, set[int]]]) -> bytes | None:
+    import struct
+
+    from fontTools.ttLib.tables._g_l_y_f import Glyph
+
+    tables = [(*_glyph_table(data), max(shown)) for data, shown in programs]
+    top = max(t[3] for t in tables)                   # the highest glyph id shown
+    glyphs, metrics = [b""] * (top + 1), [(0, 0)] * (top + 1)
+    simple: dict[bytes, int] = {}                     # a component glyph stored once
+
+    def composite(data: bytes) -> bool:
+        return struct.unpack(">h", data[:2])[0] < 0
+
+    for _font, own, own_metrics, last in tables:
+        new_id: dict[int, int] = {}
+        for gid in range(last + 1, len(own)):         # the subset's components: after top
+            if not own[gid]:
+                continue
+            key = own[gid].rstrip(b"\0")
+            if not composite(key) and key in simple:
+                new_id[gid] = simple[key]
+                continue
+            new_id[gid] = len(glyphs)
+            glyphs.append(b"")
+            metrics.append(tuple(own_metrics[gid]))
+            if not composite(key):
+                simple[key] = new_id[gid]
+
+        def rewritten(data: bytes) -> bytes:
+            """A composite's references to this subset's renumbered components."""
+            if not composite(data):
+                return data
+            buffer = bytearray(data)
+            for at in _components(data):
+                old = struct.unpack(">H", data[at:at + 2])[0]
+                if old > last:
+                    buffer[at:at + 2] = struct.pack(">H", new_id[old])   # KeyError: give up
+            return bytes(buffer)
+
+        for gid, slot in new_id.items():
+            if not glyphs[slot]:
+                glyphs[slot] = rewritten(own[gid])
+        for gid in range(min(last, len(own) - 1) + 1):
+            data = own[gid]
+            if not data:
+                if not metrics[gid][0] and own_metrics[gid][0]:
+                    metrics[gid] = tuple(own_metrics[gid])    # a shown empty glyph (space)
+            elif not glyphs[gid]:
+                glyphs[gid], metrics[gid] = rewritten(data), tuple(own_metrics[gid])
+            elif not composite(data) and glyphs[gid].rstrip(b"\0") != data.rstrip(b"\0"):
+                return None                                   # not the same font
+    base = tables[0][0]
+    old_order = base.getGlyphOrder()
+    old_last = tables[0][3]
+    order = [".notdef"] + [f"glyph{i:05d}" for i in range(1, len(glyphs))]
+    for tag in list(base.keys()):
+        if tag not in KEEP_TABLES and tag != "GlyphOrder":
+            del base[tag]
+    old_id = {name: gid for gid, name in enumerate(old_order)}
+    cmaps = [{code: order[old_id[name]] for code, name in (getattr(t, "cmap", None) or {}).items()
+              if old_id.get(name, old_last + 1) <= old_last} for t in base["cmap"].tables]
+    glyf, hmtx = base["glyf"], base["hmtx"]          # decompiled with the old glyph order
+    base.setGlyphOrder(order)
+    glyf.glyphOrder = order
+    glyf.glyphs = {name: Glyph(glyphs[i]) for i, name in enumerate(order)}
+    hmtx.metrics = {name: metrics[i] for i, name in enumerate(order)}
+    for subtable, mapping in zip(base["cmap"].tables, cmaps):
+        if hasattr(subtable, "cmap"):
+            subtable.cmap = mapping
+    base["post"].formatType = 3.0
+    base["maxp"].numGlyphs = len(order)
+    out = io.BytesIO()
+    base.save(out)
+    return out.getvalue()
 
 
 # -- page labels -------------------------------------------------------------------------------
