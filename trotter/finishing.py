@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (ArrayObject, ByteStringObject, DecodedStreamObject,
-                           DictionaryObject, NameObject,
+                           DictionaryObject, FloatObject, NameObject,
                            NumberObject, TextStringObject)
 
 from .errors import BuildError
@@ -108,6 +108,7 @@ def finish(units: list[bytes], variant: str, date: int, pages=None) -> bytes:
     # one tag per program
     if len(readers) > 1:
         merge_font_subsets(writer)
+        merge_font_dictionaries(writer)
     retag_fonts(writer)
     if len(readers) > 1:
         # every unit carries the CMYK profile and the same resources: keep one of each
@@ -275,6 +276,129 @@ def merge_font_subsets(writer: PdfWriter) -> int:
             descriptor[NameObject("/FontFile2")] = ref
         merged += len(programs) - 1
     return merged
+
+
+BFCHAR = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]*)>")
+
+
+def merge_font_dictionaries(writer: PdfWriter) -> int:
+    """One font dictionary per font program: the Type0 fonts of the units that now share a
+    program (merge_font_subsets) become one, with the union of their widths (/W) and
+    ToUnicode maps, and every /Font resource that named one of them names it. Fonts whose
+    widths or Unicode values disagree on a glyph stay apart. Returns the dictionaries
+    merged away."""
+    groups: dict[int, list] = {}
+    for obj in writer._objects:
+        if not (isinstance(obj, DictionaryObject) and obj.get("/Subtype") == "/Type0"
+                and obj.get("/Encoding") == "/Identity-H" and "/ToUnicode" in obj):
+            continue
+        cid_font = obj["/DescendantFonts"].get_object()[0].get_object()
+        if cid_font.get("/Subtype") != "/CIDFontType2" or \
+                cid_font.get("/CIDToGIDMap") != "/Identity":
+            continue
+        descriptor = cid_font["/FontDescriptor"].get_object()
+        program = descriptor.get("/FontFile2")
+        if program is not None:
+            groups.setdefault(program.idnum if hasattr(program, "idnum") else id(program),
+                              []).append((obj, cid_font, descriptor))
+    replaced: dict[int, object] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        widths: dict[int, float] = {}
+        unicode: dict[int, bytes] = {}
+        try:
+            for font, cid_font, _ in members:
+                for cid, width in _widths(cid_font.get("/W")).items():
+                    if widths.setdefault(cid, width) != width:
+                        raise ValueError("widths differ")
+                cmap = font["/ToUnicode"].get_object().get_data()
+                if b"bfrange" in cmap:
+                    raise ValueError("a ToUnicode map with ranges")
+                for glyph, text in BFCHAR.findall(cmap.split(b"endcodespacerange", 1)[-1]):
+                    if unicode.setdefault(int(glyph, 16), text.lower()) != text.lower():
+                        raise ValueError("Unicode values differ")
+        except ValueError:
+            continue
+        font, cid_font, descriptor = members[0]
+        boxes = [[float(v) for v in d["/FontBBox"]] for _, _, d in members]
+        descriptor[NameObject("/FontBBox")] = ArrayObject(NumberObject(round(v)) for v in (
+            min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+            max(b[3] for b in boxes)))
+        flags = [int(d.get("/Flags", 0)) for _, _, d in members]
+        descriptor[NameObject("/Flags")] = NumberObject(
+            flags[0] & ~1 | (1 if all(f & 1 for f in flags) else 0))   # FixedPitch: all
+        cid_font[NameObject("/W")] = _width_array(widths)
+        cmap = font["/ToUnicode"].get_object()
+        cmap.set_data(_to_unicode(unicode))
+        ref = font.indirect_reference
+        for other, _, _ in members[1:]:
+            replaced[id(other)] = ref
+    if not replaced:
+        return 0
+    for obj in list(writer._objects):            # pages, forms, resource dictionaries
+        if not isinstance(obj, DictionaryObject) or obj.get("/Type") == "/Font":
+            continue
+        holders = [obj]
+        if "/Resources" in obj:
+            holders.append(obj["/Resources"].get_object())
+        for holder in holders:
+            fonts = holder.get("/Font") if isinstance(holder, DictionaryObject) else None
+            fonts = fonts.get_object() if fonts is not None else None
+            if not isinstance(fonts, DictionaryObject):
+                continue
+            for key, value in list(fonts.items()):
+                target = replaced.get(id(value.get_object()))
+                if target is not None:
+                    fonts[NameObject(key)] = target
+    return len(replaced)
+
+
+def _widths(array) -> dict[int, float]:
+    """cid -> width of a /W array."""
+    widths: dict[int, float] = {}
+    items = list(array.get_object()) if array is not None else []
+    i = 0
+    while i < len(items):
+        first = int(items[i])
+        second = items[i + 1].get_object()
+        if isinstance(second, ArrayObject):
+            for n, width in enumerate(second):
+                widths[first + n] = float(width)
+            i += 2
+        else:
+            for cid in range(first, int(second) + 1):
+                widths[cid] = float(items[i + 2])
+            i += 3
+    return widths
+
+
+def _width_array(widths: dict[int, float]) -> ArrayObject:
+    """A /W array as WeasyPrint writes it: runs of consecutive cids."""
+    out, run = ArrayObject(), None
+    for cid in sorted(widths):
+        if run is None or cid - 1 not in widths:
+            run = ArrayObject()
+            out += [NumberObject(cid), run]
+        width = widths[cid]
+        run.append(NumberObject(int(width)) if width == int(width) else FloatObject(width))
+    return out
+
+
+def _to_unicode(mapping: dict[int, bytes]) -> bytes:
+    """A ToUnicode CMap as WeasyPrint writes it, for glyph id -> UTF-16BE hex."""
+    lines = [b"/CIDInit /ProcSet findresource begin", b"12 dict begin", b"begincmap",
+             b"/CIDSystemInfo", b"<< /Registry (Adobe)", b"/Ordering (UCS)", b"/Supplement 0",
+             b">> def", b"/CMapName /Adobe-Identity-UCS def", b"/CMapType 2 def",
+             b"1 begincodespacerange", b"<0000> <ffff>", b"endcodespacerange"]
+    items = sorted(mapping.items())
+    for start in range(0, len(items), 100):
+        batch = items[start:start + 100]
+        lines.append(f"{len(batch)} beginbfchar".encode())
+        lines += [b"<%04x> <%s>" % (glyph, text) for glyph, text in batch]
+        lines.append(b"endbfchar")
+    lines += [b"endcmap", b"CMapName currentdict /CMap defineresource pop", b"end", b"end"]
+    return b"\n".join(lines)
 
 
 def _cids(widths) -> set[int]:
