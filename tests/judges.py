@@ -239,3 +239,12 @@ def folio_problems(path) -> list[str]:
         if folio and label != folio:
             problems.append(f"page {number}: label `{label}`, printed folio `{folio}`")
     return [f"{Path(path).name}: {p}" for p in problems]
+
+
+def embedded_fonts(path) -> list[str]:
+    """The name of every font dictionary (not the descendant CIDFonts), like pdffonts."""
+    pikepdf = _pikepdf()
+    with pikepdf.open(path) as pdf:
+        return [str(obj.get("/BaseFont", ""))[1:] for obj in pdf.objects
+                if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/Font"
+                and obj.get("/Subtype") in ("/Type0", "/TrueType", "/Type1", "/Type3")]

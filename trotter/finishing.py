@@ -441,7 +441,7 @@ def _glyph_table(data: bytes):
 
     from fontTools.ttLib import TTFont
 
-    font = TTFont(io.BytesIO(data))
+    font = TTFont(io.BytesIO(data), recalcTimestamp=False)   # same bytes every time
     raw = font.reader
     count = struct.unpack(">H", raw["maxp"][4:6])[0]
     long_loca = struct.unpack(">h", raw["head"][50:52])[0] == 1
