@@ -112,7 +112,7 @@ def finish(units: list[bytes], variant: str, date: int, pages=None) -> bytes:
     retag_fonts(writer)
     if len(readers) > 1:
         # every unit carries the CMYK profile and the same resources: keep one of each
-        writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+        compact(writer)
     if pages:
         set_page_labels(writer, pages)
     # PDF/X-4 wants a file identifier in the trailer; a merged writer has none. Zeros here,
@@ -124,6 +124,35 @@ def finish(units: list[bytes], variant: str, date: int, pages=None) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return reproducible(out.getvalue())
+
+
+def compact(writer: PdfWriter) -> None:
+    """Identical objects once, and nothing the document does not reach: pypdf removes only
+    objects nothing refers to, in one pass, so what only removed objects referred to (the
+    font descriptors, widths and maps of merged-away fonts) would stay in the file."""
+    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+    seen: set[int] = set()
+    todo = [writer._root_object, writer._info]
+    while todo:
+        obj = todo.pop()
+        if obj is None:
+            continue
+        if hasattr(obj, "idnum") and not isinstance(obj, (DictionaryObject, ArrayObject)):
+            if obj.idnum in seen or obj.idnum > len(writer._objects):
+                continue
+            seen.add(obj.idnum)
+            todo.append(writer._objects[obj.idnum - 1])
+        elif isinstance(obj, DictionaryObject):
+            todo.extend(obj.values())
+        elif isinstance(obj, ArrayObject):
+            todo.extend(obj)
+    for reference in (writer._root_object, writer._info):
+        ref = getattr(reference, "indirect_reference", None)
+        if ref is not None:
+            seen.add(ref.idnum)
+    for index, obj in enumerate(writer._objects):
+        if obj is not None and index + 1 not in seen:
+            writer._objects[index] = None
 
 
 # -- PDF/X-4 -----------------------------------------------------------------------------------
@@ -451,13 +480,12 @@ def _glyph_table(data: bytes):
     glyphs = [glyf[loca[i]:loca[i + 1]] for i in range(count)]
     hmetrics = struct.unpack(">H", raw["hhea"][34:36])[0]
     hmtx = raw["hmtx"]
-    metrics = []
-    for i in range(count):
-        if i < hmetrics:
-            metrics.append(struct.unpack(">Hh", hmtx[4 * i:4 * i + 4]))
-        else:
-            lsb = struct.unpack(">h", hmtx[4 * hmetrics + 2 * (i - hmetrics):][:2])[0]
-            metrics.append((metrics[hmetrics - 1][0], lsb))
+    metrics = list(struct.iter_unpack(">Hh", hmtx[:4 * hmetrics]))
+    if count > hmetrics:
+        advance = metrics[-1][0]
+        lsbs = struct.unpack(f">{count - hmetrics}h",
+                             hmtx[4 * hmetrics:4 * hmetrics + 2 * (count - hmetrics)])
+        metrics += [(advance, lsb) for lsb in lsbs]
     return font, glyphs, metrics
 
 
@@ -476,8 +504,6 @@ def _merged_program(programs: list[tuple[bytes, set[int]]]) -> bytes | None:
 
 def _merge(programs: list[tuple[bytes, set[int]]]) -> bytes | None:
     import struct
-
-    from fontTools.ttLib.tables._g_l_y_f import Glyph
 
     tables = [(*_glyph_table(data), max(shown)) for data, shown in programs]
     top = max(t[3] for t in tables)                   # the highest glyph id shown
@@ -525,29 +551,55 @@ def _merge(programs: list[tuple[bytes, set[int]]]) -> bytes | None:
                 glyphs[gid], metrics[gid] = rewritten(data), tuple(own_metrics[gid])
             elif not composite(data) and glyphs[gid].rstrip(b"\0") != data.rstrip(b"\0"):
                 return None                                   # not the same font
-    base = tables[0][0]
-    old_order = base.getGlyphOrder()
-    old_last = tables[0][3]
-    order = [".notdef"] + [f"glyph{i:05d}" for i in range(1, len(glyphs))]
-    for tag in list(base.keys()):
-        if tag not in KEEP_TABLES and tag != "GlyphOrder":
-            del base[tag]
-    old_id = {name: gid for gid, name in enumerate(old_order)}
-    cmaps = [{code: order[old_id[name]] for code, name in (getattr(t, "cmap", None) or {}).items()
-              if old_id.get(name, old_last + 1) <= old_last} for t in base["cmap"].tables]
-    glyf, hmtx = base["glyf"], base["hmtx"]          # decompiled with the old glyph order
-    base.setGlyphOrder(order)
-    glyf.glyphOrder = order
-    glyf.glyphs = {name: Glyph(glyphs[i]) for i, name in enumerate(order)}
-    hmtx.metrics = {name: metrics[i] for i, name in enumerate(order)}
-    for subtable, mapping in zip(base["cmap"].tables, cmaps):
-        if hasattr(subtable, "cmap"):
-            subtable.cmap = mapping
-    base["post"].formatType = 3.0
-    base["maxp"].numGlyphs = len(order)
-    out = io.BytesIO()
-    base.save(out)
-    return out.getvalue()
+    return _sfnt(tables, glyphs, metrics)
+
+
+def _sfnt(tables, glyphs: list[bytes], metrics: list[tuple[int, int]]) -> bytes:
+    """The merged program, written from raw tables: the base subset's tables (cmap maps only
+    shown glyphs, which keep their ids), glyf/loca/hmtx of the merged glyphs, maxp with the
+    largest of each subset's maxima, head with the union of their boxes, post without
+    glyph names. No glyph is decompiled; the bytes depend only on the subsets."""
+    import struct
+
+    from fontTools.ttLib.sfnt import SFNTWriter
+
+    raws = [t[0].reader for t in tables]
+    base = raws[0]
+    count = len(glyphs)
+    glyf, loca = bytearray(), []
+    for data in glyphs:
+        loca.append(len(glyf))
+        glyf += data + b"\0" * (-len(data) % 4)
+    loca.append(len(glyf))
+    out = {tag: base[tag] for tag in base.keys() if tag in KEEP_TABLES}
+    out["glyf"] = bytes(glyf)
+    out["loca"] = struct.pack(f">{count + 1}L", *loca)
+    out["hmtx"] = b"".join(struct.pack(">Hh", *m) for m in metrics)
+    hhea = bytearray(base["hhea"])
+    hhea[10:12] = struct.pack(">H", max(m[0] for m in metrics))       # advanceWidthMax
+    hhea[34:36] = struct.pack(">H", count)                            # numberOfHMetrics
+    out["hhea"] = bytes(hhea)
+    maxp = bytearray(base["maxp"])
+    maxp[4:6] = struct.pack(">H", count)
+    if len(maxp) >= 32:                        # version 1.0: the largest of every maximum
+        fields = [struct.unpack(">13H", r["maxp"][6:32]) for r in raws]
+        maxp[6:32] = struct.pack(">13H", *(max(f[i] for f in fields) for i in range(13)))
+    out["maxp"] = bytes(maxp)
+    head = bytearray(base["head"])
+    boxes = [struct.unpack(">4h", r["head"][36:44]) for r in raws]
+    head[36:44] = struct.pack(">4h", min(b[0] for b in boxes), min(b[1] for b in boxes),
+                              max(b[2] for b in boxes), max(b[3] for b in boxes))
+    head[8:12] = bytes(4)                      # checkSumAdjustment: SFNTWriter writes it
+    head[50:52] = struct.pack(">h", 1)         # long loca offsets
+    out["head"] = bytes(head)
+    if "post" in out:
+        out["post"] = struct.pack(">L", 0x00030000) + base["post"][4:32]
+    file = io.BytesIO()
+    writer = SFNTWriter(file, len(out))
+    for tag in sorted(out):
+        writer[tag] = out[tag]
+    writer.close()
+    return file.getvalue()
 
 
 # -- page labels -------------------------------------------------------------------------------

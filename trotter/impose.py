@@ -146,7 +146,7 @@ class _Sheets:
         else:                                 # any other PDF (tests): sheets, not PDF/X
             writer.add_metadata({"/Producer": producer})
             writer.pdf_header = max(writer.pdf_header, "%PDF-1.6")
-        writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+        finishing.compact(writer)
         writer._ID = ArrayObject([ByteStringObject(bytes(16)), ByteStringObject(bytes(16))])
         out = io.BytesIO()
         writer.write(out)
