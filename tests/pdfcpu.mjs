@@ -25,4 +25,4 @@ const wasi = new WASI({
 });
 const module = await WebAssembly.compile(await readFile(wasmPath));
 const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
-process.exitCode = wasi.start(instance);
+process.exit(wasi.start(instance));   // at once: node has crashed tearing the WASI instance down
