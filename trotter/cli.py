@@ -327,7 +327,7 @@ def preflight(ids, variant):
             click.echo(f"    warning: {warning}")
         failed += bool(report.problems or stale)
         for sheets in sorted(path.parent.parent.glob(f"imposed/{config.id}-*.pdf")
-                             if variant == "print" else []):
+                             if VARIANTS[variant].imposition else []):
             sheet_report = inspect_sheets(sheets.read_bytes(), config)
             click.echo(f"{config.id}: {'FAIL' if sheet_report.problems else 'ok'} — "
                        f"{sheet_report.pages} sheets, max ink {sheet_report.max_ink:.0f} %  "

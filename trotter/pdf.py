@@ -217,7 +217,7 @@ def render(html: str, source: Path | str | None = None, lead: int = 0, extra_fil
     _raise_errors(write_logs, source)
     anchors: dict[str, int] = {}
     anchor_pages: dict[str, int] = {}
-    for index, (page, (counter, _, _)) in enumerate(zip(kept_pages, info[lead:])):
+    for index, (page, (counter, *_)) in enumerate(zip(kept_pages, info[lead:])):
         for name in page.anchors:
             anchors.setdefault(name, counter)
             anchor_pages.setdefault(name, index)
@@ -250,15 +250,28 @@ def _refused(exc: FatalURLFetchingError, recorder: Recorder, source) -> BuildErr
     return BuildError(str(exc), source)
 
 
-def _page_info(context, pages) -> list[tuple[int, str, bool]]:
-    """(page counter, side, blank) of every page."""
+def _page_info(context, pages) -> list[tuple]:
+    """(page counter, side, blank, page name, folio style, folio) of every page: the folio
+    is the page counter as a margin box prints it, in its counter style ("" when the page
+    prints none); finishing turns them into the PDF's page labels."""
     info = []
     for i, page in enumerate(pages):
         counters = context.page_maker[i + 1][3][1]
         values = counters.get("page") or [i + 1]
         page_type = page._page_box.page_type
-        info.append((int(values[-1]), page_type.side, bool(page_type.blank)))
+        info.append((int(values[-1]), page_type.side, bool(page_type.blank), page_type.name)
+                    + _folio(page._page_box))
     return info
+
+
+def _folio(page_box) -> tuple[str, str]:
+    """(counter style, text) of the page number a margin box prints, or ("", "")."""
+    for box in page_box.children[1:]:
+        for value in box.style["content"] or ():
+            if isinstance(value, tuple) and value[0] == "counter()" and value[1][0] == "page":
+                text = "".join(getattr(b, "text", "") or "" for b in box.descendants())
+                return value[1][1] if len(value[1]) > 1 else "decimal", text.strip()
+    return "", ""
 
 
 def _last_strings(context, count: int) -> dict[str, str]:

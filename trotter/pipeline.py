@@ -94,7 +94,8 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
             if config.pages.get("exact") and pages > config.pages["exact"]:
                 raise _overflow(config, laid, inputs)
             finishing.check_page_rules(config, pages)
-            data = finishing.finish([u.pdf for u in laid], variant, layout.date)  # 5.
+            data = finishing.finish([u.pdf for u in laid], variant, layout.date,  # 5.
+                                    [p for u in laid for p in u.pages])
             clock.lap("finishing")
             problems = preflight.check_pdf(data, config, variant,       # 6. preflight
                                            _page_checks(laid, preflight))

@@ -71,7 +71,8 @@ class Laid:
     """One unit laid out for one placement (see pdf.render)."""
     placement: Placement
     pdf: bytes
-    pages: list                        # (page counter, side, blank) of each page it keeps
+    pages: list                        # (page counter, side, blank, name, folio style,
+                                       # folio) of each page it keeps (pdf._page_info)
     anchors: dict[str, int]
     strings: dict[str, str]
     inputs: list
@@ -154,6 +155,8 @@ class UnitCache:
         try:
             data = json.loads(meta.read_text(encoding="utf-8"))
             if changed_input(data["inputs"]) is not None:
+                return None
+            if any(len(p) < 6 for p in data["pages"]):   # laid out before page labels
                 return None
             body = pdf.read_bytes()
             if hashlib.sha256(body).hexdigest() != data["pdf_sha256"]:
