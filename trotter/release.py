@@ -246,8 +246,8 @@ def gather(version: str, parts: Sequence[Path | str], out: Path | str | None = N
     names: dict[str, Path] = {}
     for folder, part in loaded:
         if part["shaped_by"] != first["shaped_by"]:
-            raise BuildError(f"built with other {_differences(part['shaped_by'], first['shaped_by'])}"
-                             f" than {first_folder}: every part of a release is built the same "
+            raise BuildError(f"built with {_differences(part['shaped_by'], first['shaped_by'])} "
+                             f"than {first_folder}: every part of a release is built the same "
                              "way (the locked packages, the same CMYK profile)", folder)
         for pub_id in part["publications"]:
             if pub_id in holder:
@@ -328,10 +328,10 @@ def _read_part(folder: Path, version: str, commit: str | None) -> dict:
 
 def _differences(one: dict, other: dict) -> str:
     if one.get("profile_sha256") != other.get("profile_sha256"):
-        return "a CMYK profile"
+        return "another CMYK profile"
     a, b = one.get("packages", {}), other.get("packages", {})
     names = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-    return "package versions (" + ", ".join(
+    return "other package versions (" + ", ".join(
         f"{n} {a.get(n, 'absent')} vs {b.get(n, 'absent')}" for n in names) + ")"
 
 
