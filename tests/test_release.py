@@ -365,6 +365,11 @@ DISAGREEING = {   # name -> (what is done to a copy of the card's part, the mess
     "missing file": (lambda f: sorted(f.glob("*-screen.pdf"))[0].unlink(),
                      "top10-kaart-9.8.7-screen.pdf is listed in part.json but missing"),
     "not a part": (lambda f: (f / PART).unlink(), "not a part of a release: no part.json"),
+    "an edition left out": (lambda f: (
+        sorted(f.glob("*-screen.pdf"))[0].unlink(),
+        rewrite(f, lambda p: p.update(files=[e for e in p["files"]
+                                             if e["variant"] != "screen"])),
+    ), "card without its screen edition"),
 }
 
 

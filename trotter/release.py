@@ -268,6 +268,14 @@ def gather(version: str, parts: Sequence[Path | str], out: Path | str | None = N
     if missing:
         raise BuildError(f"incomplete release: {', '.join(missing)} in no part (gather a part "
                          f"of every publication `build.py list` shows)")
+    configs = {e.id: e.config for e in entries}
+    for folder, part in loaded:
+        for pub_id in part["publications"]:
+            config = configs[pub_id] or load_config(entries[known.index(pub_id)].path)
+            held = {f["variant"] for f in part["files"] if f["id"] == pub_id}
+            lacking = [e.variant for e in editions(config) if e.variant not in held]
+            if lacking:
+                raise BuildError(f"{pub_id} without its {', '.join(lacking)} edition", folder)
     order = {pub_id: n for n, pub_id in enumerate(known)}
     files = sorted((entry for _, part in loaded for entry in part["files"]),
                    key=lambda f: (order[f["id"]], _rank(f["variant"]), f["file"]))
@@ -296,8 +304,10 @@ def _read_part(folder: Path, version: str, commit: str | None) -> dict:
                          folder) from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise BuildError(f"cannot read it: {exc}", path) from None
-    keys = {"part", "version", "commit", "dirty", "publications", "shaped_by", "files"}
-    if not isinstance(part, dict) or part.get("part") != PART_FORMAT or not keys <= set(part):
+    types = {"part": int, "version": str, "dirty": bool, "publications": dict,
+             "shaped_by": dict, "files": list}
+    if (not isinstance(part, dict) or part.get("part") != PART_FORMAT or "commit" not in part
+            or not all(isinstance(part.get(k), t) for k, t in types.items())):
         raise BuildError(f"not a part manifest this version of build.py reads (format "
                          f"{PART_FORMAT})", path)
     if part["version"] != version:
@@ -308,8 +318,9 @@ def _read_part(folder: Path, version: str, commit: str | None) -> dict:
     listed = set()
     for entry in part["files"]:
         name = entry.get("file") if isinstance(entry, dict) else None
-        if (not isinstance(name, str) or "/" in name or name.startswith(".")
-                or entry.get("id") not in part["publications"]):
+        if (not isinstance(name, str) or "/" in name or name.startswith(".") or name == PART
+                or entry.get("id") not in part["publications"]
+                or not isinstance(entry.get("variant"), str)):
             raise BuildError(f"a file entry that is not one: {entry!r}", path)
         listed.add(name)
         try:
