@@ -18,7 +18,12 @@ and sources are never touched. Measured, as the median of several runs (`--repea
   of 4), `-j 1` and `-j 2`, against the yardstick on its HTML;
 - editing one cahier (only it is rebuilt) and one stylesheet token (the specimen of the book
   rebuilt, as `serve` does first);
-- the peak memory of any one process (ru_maxrss of each build's process tree).
+- the peak memory of any one process (ru_maxrss of each build's process tree);
+- the release in parts (`--only release` measures only this): a whole `build.py release`
+  against one `build.py release --only ID` process per publication (each part as a job of
+  the release workflow's matrix would build it) and the gathering of the parts, which must
+  give the whole release's bytes. One run of each: the longest part against the whole is
+  what the fan-out can gain.
 
 It prints a table, writes benchmarks/results.json; `--show` prints the last table as Markdown.
 """
@@ -352,6 +357,39 @@ class Bench:
         self.values["readme_rebuilt"] = len(after.built)
         self.values["peak_mb"] = self.peak
 
+    def release_parts(self, repo: Path, version: str = "0.0.1") -> None:
+        """The whole release, then one part per publication (each its own process, -j 2, as
+        one job of the matrix), then the gathering; the gathered release must be the whole
+        one byte for byte. One run each (a whole release is minutes)."""
+        base = repo.parent
+        log("release: the whole release (-j 2)")
+        whole = run(repo, sys.executable, "build.py", "release", "--version", version,
+                    "--out", str(base / "whole"), "-j", "2")
+        self.peak = max(self.peak, whole.rss_mb)
+        ids = [row["id"] for row in json.loads(
+            run(repo, sys.executable, "build.py", "list", "--json").stdout)]
+        parts = {}
+        for pub_id in ids:
+            log(f"release: the part {pub_id} (-j 2)")
+            part = run(repo, sys.executable, "build.py", "release", "--version", version,
+                       "--only", pub_id, "--out", str(base / "parts" / pub_id), "-j", "2")
+            self.peak = max(self.peak, part.rss_mb)
+            parts[pub_id] = part.seconds
+        log("release: gather the parts")
+        gathered = run(repo, sys.executable, "build.py", "release", "--version", version,
+                       "--gather", *(str(base / "parts" / i) for i in ids),
+                       "--out", str(base / "gathered"))
+        names = sorted(p.name for p in (base / "whole").iterdir())
+        same = (names == sorted(p.name for p in (base / "gathered").iterdir())
+                and all((base / "whole" / n).read_bytes() == (base / "gathered" / n).read_bytes()
+                        for n in names))
+        longest = max(parts, key=parts.get)
+        self.values["release"] = {
+            "whole": whole.seconds, "parts": parts, "gather": gathered.seconds,
+            "longest": longest, "longest_vs_whole": parts[longest] / whole.seconds,
+            "sum_vs_whole": sum(parts.values()) / whole.seconds, "identical": same}
+        self.values["peak_mb"] = self.peak
+
 
 def machine() -> dict:
     def version(package):
@@ -374,7 +412,36 @@ def verdict(name: str, value) -> str:
 
 def markdown_table(results: dict) -> str:
     v = results["values"]
-    rows = [
+    rows = build_rows(v) if "first_build" in v else []
+    if "release" in v:
+        rows += release_rows(v["release"])
+    m = results["machine"]
+    head = (f"Median of {results['repeat']} runs on {m['cpus']} CPUs, Python {m['python']}, "
+            f"WeasyPrint {m['weasyprint']} ({m['date']})"
+            f"{'; the release: one run' if 'release' in v else ''}.\n\n"
+            "| measure | value | target | note | result |\n|---|---:|---|---|---|\n")
+    return head + "\n".join(f"| {' | '.join(row)} |" for row in rows)
+
+
+def release_rows(r: dict) -> list[tuple]:
+    rows = [("release, whole (`build.py release`, -j 2)", f"{r['whole']:.1f} s", "", "", "")]
+    for pub_id, seconds in sorted(r["parts"].items(), key=lambda kv: -kv[1]):
+        rows.append((f"release part `--only {pub_id}`, -j 2", f"{seconds:.1f} s", "",
+                     f"{seconds / r['whole']:.2f}× the whole", ""))
+    rows += [
+        ("release: gather the parts", f"{r['gather']:.1f} s", "", "", ""),
+        ("longest part / whole release", f"{r['longest_vs_whole']:.2f}×", "", r["longest"] +
+         "; what a job per publication can gain, set-up of each job aside", ""),
+        ("all parts one after another / whole release", f"{r['sum_vs_whole']:.2f}×", "",
+         "the CPU the fan-out costs", ""),
+        ("gathered release = whole release, byte for byte", "yes" if r["identical"] else "no",
+         "yes", "", "PASS" if r["identical"] else "FAIL"),
+    ]
+    return rows
+
+
+def build_rows(v: dict) -> list[tuple]:
+    return [
         ("first build of a fresh checkout, -j 2", f"{v['first_build']:.1f} s", "", "", ""),
         ("cold full build (--force), -j 1", f"{v['cold_j1']:.1f} s", "", "", ""),
         ("cold full build (--force), -j 2", f"{v['cold_j2']:.1f} s", "",
@@ -416,11 +483,6 @@ def markdown_table(results: dict) -> str:
         ("peak memory of any one process", f"{v['peak_mb']:.0f} MB", "≤ 400 MB", "",
          verdict("peak_mb", v["peak_mb"])),
     ]
-    m = results["machine"]
-    head = (f"Median of {results['repeat']} runs on {m['cpus']} CPUs, Python {m['python']}, "
-            f"WeasyPrint {m['weasyprint']} ({m['date']}).\n\n"
-            "| measure | value | target | note | result |\n|---|---:|---|---|---|\n")
-    return head + "\n".join(f"| {' | '.join(row)} |" for row in rows)
 
 
 def main() -> int:
@@ -428,6 +490,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one run of each")
     parser.add_argument("--show", action="store_true", help="print the last table")
+    parser.add_argument("--only", choices=("builds", "release"),
+                        help="only the builds, or only the release in parts (the other "
+                             "measures of results.json are kept)")
     args = parser.parse_args()
     if args.show:
         print(markdown_table(json.loads(RESULTS.read_text(encoding="utf-8"))))
@@ -436,8 +501,18 @@ def main() -> int:
     bench = Bench(repeat)
     with tempfile.TemporaryDirectory(prefix="trotter-bench-") as tmp:
         repo = scratch(Path(tmp))
-        bench.measure(repo)
-    results = {"repeat": repeat, "machine": machine(), "values": bench.values}
+        if args.only != "release":
+            bench.measure(repo)
+        if args.only != "builds":
+            bench.release_parts(repo)
+    values = bench.values
+    if args.only and RESULTS.exists():          # keep the other measures of the last run
+        last = json.loads(RESULTS.read_text(encoding="utf-8"))
+        values = {**last["values"], **values}
+        values["peak_mb"] = max(last["values"].get("peak_mb", 0), bench.peak)
+        if args.only == "release":
+            repeat = last["repeat"]
+    results = {"repeat": repeat, "machine": machine(), "values": values}
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(markdown_table(results))
     return 0

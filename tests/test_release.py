@@ -1,9 +1,12 @@
 """The release: names, manifest, checksums, the version in every PDF, byte-identical builds,
-all or nothing, and the GitHub workflows that run it.
+all or nothing, the release in parts, and the GitHub workflows that run it.
 
 One full release is built per test session (about a minute on 2 cores) and checked
 completely; the byte-identical check builds a smaller release (brochure and card) twice
-more, in two separate processes from two clones of the commit at different paths.
+more, in two separate processes from two clones of the commit at different paths. The
+release in parts builds one part per publication of `build.py list --json`, each in its own
+`build.py` process as the workflow's jobs do (about as long as the full release again), and
+gathers them into the full release's bytes; the disagreeing parts are copies of those.
 """
 
 import dataclasses
@@ -23,14 +26,15 @@ from pypdf import PdfReader
 from trotter import ROOT, finishing, release as release_module
 from trotter.errors import BuildError
 from trotter.preflight import Report
-from trotter.release import (MANIFEST, SUMS, base_name, file_name, pdf_version, release,
-                             with_version)
+from trotter.release import (EDITIONS, MANIFEST, PART, SUMS, base_name, editions, file_name,
+                             gather, pdf_version, release, shaped_by, with_version)
 from trotter.sources import discover, load_config
 
 VERSION = "9.8.7"
 SUBSET = ("brochure", "card")      # both impositions; xref table and stream
 CONFIGS = {c.id: c for c in (load_config(p) for p in discover())}
 WORKFLOWS = ROOT / ".github" / "workflows"
+BUILD = str(ROOT / "build.py")
 
 
 def quiet(message):
@@ -266,6 +270,158 @@ def test_release_command_takes_the_build_lock(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+# -- the release in parts ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def parts(full, tmp_path_factory):
+    """One part per publication `build.py list --json` shows, each built by its own
+    `build.py release --only ID` process (as the workflow's matrix jobs), after `full`."""
+    listed = subprocess.run([sys.executable, BUILD, "list", "--json"], cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    base = tmp_path_factory.mktemp("parts")
+    folders = []
+    for row in json.loads(listed.stdout):
+        folder = base / row["id"]
+        run = subprocess.run([sys.executable, BUILD, "release", "--version", VERSION,
+                              "--only", row["id"], "--out", str(folder), "-j", "2",
+                              "--allow-dirty"], cwd=ROOT, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout[-1000:] + run.stderr[-2000:]
+        folders.append(folder)
+    return folders
+
+
+def gather_command(folders, out, *more):
+    return subprocess.run([sys.executable, BUILD, "release", "--version", VERSION, "--gather",
+                           *map(str, folders), "--out", str(out), "--allow-dirty", *more],
+                          cwd=ROOT, capture_output=True, text=True)
+
+
+def test_parts_gathered_are_the_release_built_whole_byte_for_byte(full, parts, tmp_path):
+    run = gather_command(parts, tmp_path / VERSION)
+    assert run.returncode == 0, run.stdout + run.stderr
+    gathered = tmp_path / VERSION
+    names = sorted(p.name for p in full.folder.iterdir())
+    assert sorted(p.name for p in gathered.iterdir()) == names
+    for name in names:                                    # manifest.json and SHA256SUMS too
+        assert (gathered / name).read_bytes() == (full.folder / name).read_bytes(), name
+    assert [p.name for p in tmp_path.iterdir()] == [VERSION]       # no staging left
+
+
+def test_a_part_lists_its_files_and_what_shaped_them(full, parts):
+    card = next(f for f in parts if f.name == "card")
+    part = json.loads((card / PART).read_text(encoding="utf-8"))
+    manifest = json.loads((full.folder / MANIFEST).read_text(encoding="utf-8"))
+    assert (part["version"], part["commit"], part["dirty"]) == \
+        (VERSION, manifest["commit"], manifest["dirty"])
+    assert part["files"] == [f for f in manifest["files"] if f["id"] == "card"]
+    assert sorted(p.name for p in card.iterdir()) == sorted([PART] + [f["file"] for f in
+                                                                     part["files"]])
+    date = part["files"][0]["source_date"]
+    assert part["publications"] == {"card": {
+        "source_date": date, "source_date_utc": part["files"][0]["source_date_utc"],
+        "editions": {e.variant: date for e in editions(CONFIGS["card"])}}}
+    shaped = part["shaped_by"]
+    assert shaped == shaped_by()
+    for package in ("weasyprint", "pypdf", "fonttools", "pillow", "fontpkg-literata", "python"):
+        assert shaped["packages"][package] not in ("", "absent"), package
+    from trotter.icc import profile_path
+    assert shaped["profile_sha256"] == hashlib.sha256(profile_path().read_bytes()).hexdigest()
+
+
+def test_the_editions_of_a_publication_come_from_one_list(full):
+    manifest = json.loads((full.folder / MANIFEST).read_text(encoding="utf-8"))
+    for config in CONFIGS.values():
+        released = [f["variant"] for f in manifest["files"]
+                    if f["id"] == config.id and f["variant"] != "imposed"]
+        assert released == [e.variant for e in EDITIONS if e.of(config)]
+
+
+def rewrite(folder, change):
+    path = folder / PART
+    part = json.loads(path.read_text(encoding="utf-8"))
+    change(part)
+    path.write_text(json.dumps(part, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def tamper(folder):
+    pdf = sorted(folder.glob("*.pdf"))[0]
+    data = bytearray(pdf.read_bytes())
+    data[len(data) // 2] ^= 1
+    pdf.write_bytes(bytes(data))
+
+
+DISAGREEING = {   # name -> (what is done to a copy of the card's part, the message)
+    "other commit": (lambda f: rewrite(f, lambda p: p.update(commit="0" * 40)),
+                     "built from commit 0000000000000000000000000000000000000000"),
+    "other version": (lambda f: rewrite(f, lambda p: p.update(version="9.8.6")),
+                      "a part of release 9.8.6, not 9.8.7"),
+    "other packages": (lambda f: rewrite(f, lambda p: p["shaped_by"]["packages"].update(
+        weasyprint="69.0")), "other package versions (weasyprint 69.0 vs"),
+    "other profile": (lambda f: rewrite(f, lambda p: p["shaped_by"].update(
+        profile_sha256="0" * 64)), "another CMYK profile"),
+    "tampered file": (tamper, "is not the file part.json lists"),
+    "extra file": (lambda f: (f / "notes.txt").write_text("x"),
+                   "files part.json does not list: notes.txt"),
+    "missing file": (lambda f: sorted(f.glob("*-screen.pdf"))[0].unlink(),
+                     "top10-kaart-9.8.7-screen.pdf is listed in part.json but missing"),
+    "not a part": (lambda f: (f / PART).unlink(), "not a part of a release: no part.json"),
+    "an edition left out": (lambda f: (
+        sorted(f.glob("*-screen.pdf"))[0].unlink(),
+        rewrite(f, lambda p: p.update(files=[e for e in p["files"]
+                                             if e["variant"] != "screen"])),
+    ), "card without its screen edition"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DISAGREEING))
+def test_a_disagreeing_part_is_refused_and_named(parts, tmp_path, case):
+    change, message = DISAGREEING[case]
+    bad = tmp_path / "part-card"
+    shutil.copytree(next(f for f in parts if f.name == "card"), bad)
+    change(bad)
+    folders = [bad if f.name == "card" else f for f in parts]
+    with pytest.raises(BuildError) as refused:
+        gather(VERSION, folders, out=tmp_path / "r", echo=quiet, allow_dirty=True)
+    assert message in refused.value.message
+    assert refused.value.path == bad
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_publication_twice_or_missing_is_refused(parts, tmp_path):
+    again = tmp_path / "card-again"
+    shutil.copytree(next(f for f in parts if f.name == "card"), again)
+    with pytest.raises(BuildError, match="card is also in") as twice:
+        gather(VERSION, [*parts, again], out=tmp_path / "r", echo=quiet, allow_dirty=True)
+    assert twice.value.path == again
+    without_book = [f for f in parts if f.name != "book"]
+    with pytest.raises(BuildError, match="incomplete release: book in no part"):
+        gather(VERSION, without_book, out=tmp_path / "r", echo=quiet, allow_dirty=True)
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_gather_command_names_the_part_and_exits_1(parts, tmp_path):
+    bad = tmp_path / "part-card"
+    shutil.copytree(next(f for f in parts if f.name == "card"), bad)
+    tamper(bad)
+    run = gather_command([bad if f.name == "card" else f for f in parts], tmp_path / "r")
+    assert run.returncode == 1
+    assert str(bad) in run.stderr and "is not the file part.json lists" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--only", "--out", "x"], "--only needs publication ids"),
+    (["--only", "card"], "--only needs --out DIR"),
+    (["--only", "nope", "--out", "x"], "unknown publication nope"),
+    (["card"], "unexpected card"),
+    (["--only", "--gather", "card"], "one or the other"),
+])
+def test_release_command_usage(args, message, tmp_path):
+    run = subprocess.run([sys.executable, BUILD, "release", "--version", VERSION, *args],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 2 and message in run.stderr, run.stderr
+
+
 # -- names --------------------------------------------------------------------------------------
 
 def test_names_a_person_understands():
@@ -296,27 +452,56 @@ def test_workflows_pin_actions_by_major_version():
             assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", action), f"{path.name}: {action}"
 
 
-def test_release_workflow_publishes_only_after_a_successful_build():
+def runs(job):
+    return "\n".join(str(step.get("run", "")) for step in job["steps"])
+
+
+def uses(job, action):
+    return [step for step in job["steps"] if str(step.get("uses", "")).startswith(action)]
+
+
+def test_release_workflow_builds_in_parts_and_publishes_only_a_checked_gathering():
     data = workflow("release.yml")
     assert data["on"] == {"push": {"tags": ["v*"]}}
-    jobs = data["jobs"]
-    publish = jobs["publish"]
-    assert publish["needs"] == "build"
-    assert publish["permissions"] == {"contents": "write"}
     assert data["permissions"] == {"contents": "read"}
-    build_steps = "\n".join(str(step.get("run", "")) for step in jobs["build"]["steps"])
-    assert "build.py release" in build_steps and "make test" in build_steps
+    jobs = data["jobs"]
+    assert "build.py list --json" in runs(jobs["plan"])
+    part = jobs["part"]
+    assert part["needs"] == "plan"
+    assert part["strategy"]["matrix"]["publication"] == \
+        "${{ fromJSON(needs.plan.outputs.publications) }}"
+    assert "build.py release" in runs(part) and '--only "$PUBLICATION"' in runs(part)
+    assert "make " in runs(part)                          # the locked dependencies
+    assert uses(part, "actions/upload-artifact")[0]["with"]["name"] == \
+        "part-${{ matrix.publication }}"
+    gather_job = jobs["gather"]
+    assert set(gather_job["needs"]) == {"plan", "part"}
+    assert uses(gather_job, "actions/download-artifact")[0]["with"]["pattern"] == "part-*"
+    text = runs(gather_job)
+    assert text.index("--gather") < text.index("sha256sum --strict -c SHA256SUMS")
+    assert "make test" in runs(jobs["test"])
+    publish = jobs["publish"]
+    assert {"gather", "test"} <= set(publish["needs"])
+    assert publish["permissions"] == {"contents": "write"}
+    for name, job in jobs.items():                        # a release never reads dist/.cache
+        for step in uses(job, "actions/cache"):
+            assert "dist" not in step["with"]["path"], name
 
 
 def test_ci_workflow_builds_tests_and_keeps_the_pdfs():
     data = workflow("ci.yml")
     assert set(data["on"]) == {"push", "pull_request"}
     steps = data["jobs"]["build"]["steps"]
-    runs = "\n".join(str(step.get("run", "")) for step in steps)
-    assert "make test" in runs and "build.py diff --against" in runs
+    text = runs(data["jobs"]["build"])
+    assert "make test" in text and "build.py diff --against" in text
     uploads = [step["with"]["path"] for step in steps
                if str(step.get("uses", "")).startswith("actions/upload-artifact")]
     assert uploads == ["dist/", "dist/diff/"]
+    (kept,) = [step for step in steps if "dist/.cache" in str(step.get("with", {}).get("path"))]
+    names = [str(step.get("name", "")) for step in steps]
+    assert steps.index(kept) < names.index("Build and preflight every publication")
+    assert "github.sha" in kept["with"]["key"]
+    assert "github.head_ref || github.ref_name" in kept["with"]["restore-keys"]
 
 
 def actionlint():

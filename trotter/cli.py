@@ -393,28 +393,58 @@ def _semver(ctx, param, value):
 
 
 @main.command("release")
+@click.argument("names", nargs=-1, metavar="[ID… | DIR…]")
 @click.option("--version", "version", required=True, metavar="X.Y.Z", callback=_semver,
               help="Release version (semantic versioning, no leading v).")
+@click.option("--only", is_flag=True,
+              help="Build a part: the files of the publications ID… with part.json "
+                   "(needs --out).")
+@click.option("--gather", is_flag=True,
+              help="Make the release of the parts in DIR…: check them, then write "
+                   "manifest.json and SHA256SUMS.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Release folder (default: dist/release/X.Y.Z).")
-@click.option("--force", is_flag=True, help="Replace an existing release folder.")
+              help="Release folder (default: dist/release/X.Y.Z), or the part's folder.")
+@click.option("--force", is_flag=True, help="Replace an existing release folder (or part).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: number of CPUs).")
 @click.option("--allow-dirty", is_flag=True,
               help="Release from a working tree with uncommitted changes (the manifest says "
                    "so).")
-def release_(version, out, force, jobs, allow_dirty):
+def release_(names, version, only, gather, out, force, jobs, allow_dirty):
     """Build a release into dist/release/X.Y.Z/: print and screen editions and the imposed
     sheets, named for people, with manifest.json and SHA256SUMS. Nothing is released unless
     every file builds and passes preflight, and not from uncommitted changes unless
-    --allow-dirty. Exit 1 when anything fails."""
-    from .release import release
+    --allow-dirty. Exit 1 when anything fails.
+
+    In parts, one machine per publication: `--only ID… --out DIR` builds the files of those
+    publications with part.json; `--gather DIR… [--out DIR]` checks that the parts agree
+    and are complete and makes the release of them, byte for byte the one built whole."""
+    from .release import gather as gather_parts, release, release_part
     from .runner import Locked, build_lock, interrupt_on_terminate
 
+    if only and gather:
+        raise click.UsageError("--only builds a part, --gather joins parts: one or the other")
+    if (only or gather) and not names:
+        raise click.UsageError(f"--{'only' if only else 'gather'} needs "
+                               f"{'publication ids' if only else 'part folders'}")
+    if names and not (only or gather):
+        raise click.UsageError(f"unexpected {' '.join(names)}: a release holds every "
+                               "publication; a part takes --only ID…, a gather --gather DIR…")
+    if only and out is None:
+        raise click.UsageError("--only needs --out DIR (the part's folder)")
+    if only:
+        _entries(names)                 # an unknown id is a usage error, before the lock
     try:
         with interrupt_on_terminate(), build_lock("release"):
-            release(version, out=out, force=force, jobs=jobs, echo=click.echo,
-                    allow_dirty=allow_dirty)
+            if only:
+                release_part(version, names, out, force=force, jobs=jobs, echo=click.echo,
+                             allow_dirty=allow_dirty)
+            elif gather:
+                gather_parts(version, [Path(n) for n in names], out=out, force=force,
+                             echo=click.echo, allow_dirty=allow_dirty)
+            else:
+                release(version, out=out, force=force, jobs=jobs, echo=click.echo,
+                        allow_dirty=allow_dirty)
     except (BuildError, Locked) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

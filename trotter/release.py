@@ -20,6 +20,13 @@ touched its inputs, the JSON has sorted keys and no time of now, and every PDF g
 (runner.py: the lock, the worker pool, keep-going), without the build cache. A working tree
 with uncommitted changes is refused, unless `allow_dirty`: then the manifest says
 `"dirty": true`.
+
+A release can also be made in parts, one machine per publication (the release workflow's
+matrix): `release_part(version, ids, out)` builds the same files of some publications with a
+part manifest (part.json: commit, version, source dates, the package versions, the CMYK
+profile's hash), and `gather(version, parts, out)` checks that the parts agree and are
+complete and writes manifest.json and SHA256SUMS: the gathered release is byte for byte the
+release built on one machine.
 """
 
 from __future__ import annotations
@@ -59,10 +66,34 @@ BASE_NAMES = {
 }
 #: imposition (trotter.impose) -> the word in the file name
 IMPOSED_NAMES = {"booklet-a4": "boekje-a4", "sheet-a3": "drukvel-a3"}
-VARIANTS = PDF_NAMES    # the EPUB is shipped by its own step
 SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
-MANIFEST, SUMS = "manifest.json", "SHA256SUMS"
+MANIFEST, SUMS, PART = "manifest.json", "SHA256SUMS", "part.json"
+PART_FORMAT = 1                     # of part.json; gather refuses any other
 MM = 72 / 25.4
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One file the pipeline builds of a publication for a release (the variant, its file
+    suffix, the kinds of publication that have it: None for every kind)."""
+    variant: str
+    suffix: str = ".pdf"
+    kinds: frozenset[str] | None = None
+
+    def of(self, config: PublicationConfig) -> bool:
+        return self.kinds is None or config.kind in self.kinds
+
+
+#: What a release holds of each publication, in manifest order: the one list of editions.
+#: The imposed sheets come from the print edition (trotter.impose); a new edition (the EPUB)
+#: is one more entry here.
+EDITIONS = (Edition("print"), Edition("screen"))
+VARIANTS = tuple(e.variant for e in EDITIONS)
+
+
+def editions(config: PublicationConfig) -> list[Edition]:
+    """The editions released of this publication."""
+    return [e for e in EDITIONS if e.of(config)]
 
 
 @dataclass
@@ -93,8 +124,10 @@ def base_name(config: PublicationConfig) -> str:
 
 
 def file_name(config: PublicationConfig, version: str, variant: str) -> str:
-    """The released file name; `variant` is print, screen or an imposition (`booklet-a4`)."""
-    return f"{base_name(config)}-{version}-{IMPOSED_NAMES.get(variant, variant)}.pdf"
+    """The released file name; `variant` is an edition (print, screen) or an imposition
+    (`booklet-a4`)."""
+    suffix = next((e.suffix for e in EDITIONS if e.variant == variant), ".pdf")
+    return f"{base_name(config)}-{version}-{IMPOSED_NAMES.get(variant, variant)}{suffix}"
 
 
 def default_folder(version: str) -> Path:
@@ -118,35 +151,251 @@ def release(version: str, out: Path | str | None = None, force: bool = False,
     version = check_version(version)
     target = Path(out).absolute() if out else default_folder(version)
     _refuse_existing(target, force)
+    dirty = _refuse_dirty(allow_dirty)
+    entries, configs = _prepare(ids, version)
+
+    def fill(staging: Path) -> list[dict]:
+        with tempfile.TemporaryDirectory(prefix="trotter-release-") as work:
+            files = _build_all(entries, configs, version, Path(work), staging, jobs, echo)
+        _write_release(staging, version, _commit(), bool(dirty), files)
+        return files
+
+    files = _staged(target, force, fill)
+    seconds = time.perf_counter() - started
+    echo(f"released {version}{' (from a working tree with uncommitted changes)' if dirty else ''}"
+         f": {len(files)} files, {MANIFEST} and {SUMS} in {_shown(target)} ({seconds:.0f} s)")
+    return Release(version, target, files, seconds)
+
+
+def release_part(version: str, ids: Sequence[str], out: Path | str, force: bool = False,
+                 jobs: int | None = None, echo: Callable[[str], None] = print,
+                 allow_dirty: bool = False) -> Release:
+    """Build the release files of the publications `ids` into `out` with a part manifest
+    (part.json): the files, and what must be the same on every machine that builds a part
+    of one release (commit, version, package versions, CMYK profile). `gather` makes the
+    release of the parts. The same refusals as `release`."""
+    started = time.perf_counter()
+    version = check_version(version)
+    if not ids:
+        raise BuildError("a part needs the publications it holds (--only ID…)")
+    target = Path(out).absolute()
+    _refuse_existing(target, force, PART)
+    dirty = _refuse_dirty(allow_dirty)
+    entries, configs = _prepare(ids, version)
+
+    def fill(staging: Path) -> list[dict]:
+        with tempfile.TemporaryDirectory(prefix="trotter-release-") as work:
+            files = _build_all(entries, configs, version, Path(work), staging, jobs, echo)
+        dates: dict[str, dict] = {c.id: {} for c in configs}
+        for entry in files:
+            if entry["variant"] != "imposed":           # made from the print edition
+                dates[entry["id"]][entry["variant"]] = entry["source_date"]
+        part = {"part": PART_FORMAT, "version": version, "commit": _commit(),
+                "dirty": bool(dirty), "publications": {
+                    pub_id: {"source_date": max(by_edition.values()),
+                             "source_date_utc": _utc(max(by_edition.values())),
+                             "editions": by_edition} for pub_id, by_edition in dates.items()},
+                "shaped_by": shaped_by(), "files": files}
+        _write_json(staging / PART, part)
+        return files
+
+    files = _staged(target, force, fill, PART)
+    seconds = time.perf_counter() - started
+    echo(f"built the part {', '.join(c.id for c in configs)} of release {version}: "
+         f"{len(files)} files and {PART} in {_shown(target)} ({seconds:.0f} s)")
+    return Release(version, target, files, seconds)
+
+
+def shaped_by() -> dict:
+    """What shapes the bytes of a file besides the commit: the versions of the packages
+    (deps.PACKAGES, Python's) and the SHA-256 of the CMYK output profile."""
+    from .deps import packages
+    from .icc import require_profile
+
+    return {"packages": packages(),
+            "profile_sha256": hashlib.sha256(require_profile().read_bytes()).hexdigest()}
+
+
+def gather(version: str, parts: Sequence[Path | str], out: Path | str | None = None,
+           force: bool = False, echo: Callable[[str], None] = print,
+           allow_dirty: bool = False) -> Release:
+    """The release made of parts (folders written by `release_part`), into `out` (default
+    dist/release/<version>/): manifest.json and SHA256SUMS exactly as `release` writes them.
+
+    Refused, naming the part, when a part is not a part of this release: another version or
+    commit (this checkout's), other package versions or CMYK profile than the first part,
+    a publication in two parts, a file whose bytes are not those its part.json lists, a
+    file it does not list; and when a publication of `build.py list` is in no part."""
+    started = time.perf_counter()
+    version = check_version(version)
+    if not parts:
+        raise BuildError("nothing to gather: name the part folders (--gather DIR…)")
+    target = Path(out).absolute() if out else default_folder(version)
+    _refuse_existing(target, force)
+    folders = [Path(p) for p in parts]
+    for n, folder in enumerate(folders):
+        if any(os.path.realpath(folder) == os.path.realpath(f) for f in folders[:n]):
+            raise BuildError("this part is named twice", folder)
+    commit = _commit()
+    loaded = [(folder, _read_part(folder, version, commit)) for folder in folders]
+    dirty = [folder for folder, part in loaded if part["dirty"]]
+    if dirty and not allow_dirty:
+        raise BuildError("built from a working tree with uncommitted changes: gather with "
+                         "--allow-dirty (the manifest then says so)", dirty[0])
+    first_folder, first = loaded[0]
+    holder: dict[str, Path] = {}
+    names: dict[str, Path] = {}
+    for folder, part in loaded:
+        if part["shaped_by"] != first["shaped_by"]:
+            raise BuildError(f"built with {_differences(part['shaped_by'], first['shaped_by'])} "
+                             f"than {first_folder}: every part of a release is built the same "
+                             "way (the locked packages, the same CMYK profile)", folder)
+        for pub_id in part["publications"]:
+            if pub_id in holder:
+                raise BuildError(f"{pub_id} is also in {holder[pub_id]}: a publication "
+                                 "belongs to one part", folder)
+            holder[pub_id] = folder
+        for entry in part["files"]:
+            if entry["file"] in names:
+                raise BuildError(f"{entry['file']} is also in {names[entry['file']]}", folder)
+            names[entry["file"]] = folder
+    entries = catalog()
+    known = [e.id for e in entries]
+    unknown = [i for i in holder if i not in known]
+    if unknown:
+        raise BuildError(f"{', '.join(unknown)}: not a publication of this checkout "
+                         f"(`build.py list`)", holder[unknown[0]])
+    missing = [i for i in known if i not in holder]
+    if missing:
+        raise BuildError(f"incomplete release: {', '.join(missing)} in no part (gather a part "
+                         f"of every publication `build.py list` shows)")
+    configs = {e.id: e.config for e in entries}
+    for folder, part in loaded:
+        for pub_id in part["publications"]:
+            config = configs[pub_id] or load_config(entries[known.index(pub_id)].path)
+            held = {f["variant"] for f in part["files"] if f["id"] == pub_id}
+            lacking = [e.variant for e in editions(config) if e.variant not in held]
+            if lacking:
+                raise BuildError(f"{pub_id} without its {', '.join(lacking)} edition", folder)
+    order = {pub_id: n for n, pub_id in enumerate(known)}
+    files = sorted((entry for _, part in loaded for entry in part["files"]),
+                   key=lambda f: (order[f["id"]], _rank(f["variant"]), f["file"]))
+
+    def fill(staging: Path) -> list[dict]:
+        for entry in files:
+            shutil.copyfile(names[entry["file"]] / entry["file"], staging / entry["file"])
+        _write_release(staging, version, first["commit"], bool(dirty), files)
+        return files
+
+    _staged(target, force, fill)
+    seconds = time.perf_counter() - started
+    echo(f"gathered {version} from {len(loaded)} parts: {len(files)} files, {MANIFEST} and "
+         f"{SUMS} in {_shown(target)} ({seconds:.1f} s)")
+    return Release(version, target, files, seconds)
+
+
+def _read_part(folder: Path, version: str, commit: str | None) -> dict:
+    """part.json of `folder`, checked against the files beside it."""
+    path = folder / PART
+    try:
+        part = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BuildError(f"not a part of a release: no {PART} (build parts with "
+                         "`build.py release --version X.Y.Z --only ID… --out DIR`)",
+                         folder) from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise BuildError(f"cannot read it: {exc}", path) from None
+    types = {"part": int, "version": str, "dirty": bool, "publications": dict,
+             "shaped_by": dict, "files": list}
+    if (not isinstance(part, dict) or part.get("part") != PART_FORMAT or "commit" not in part
+            or not all(isinstance(part.get(k), t) for k, t in types.items())):
+        raise BuildError(f"not a part manifest this version of build.py reads (format "
+                         f"{PART_FORMAT})", path)
+    if part["version"] != version:
+        raise BuildError(f"a part of release {part['version']}, not {version}", folder)
+    if part["commit"] != commit:
+        raise BuildError(f"built from commit {part['commit']}, but this checkout is at "
+                         f"{commit}: every part of a release is built from one commit", folder)
+    listed = set()
+    for entry in part["files"]:
+        name = entry.get("file") if isinstance(entry, dict) else None
+        if (not isinstance(name, str) or "/" in name or name.startswith(".") or name == PART
+                or entry.get("id") not in part["publications"]
+                or not isinstance(entry.get("variant"), str)):
+            raise BuildError(f"a file entry that is not one: {entry!r}", path)
+        listed.add(name)
+        try:
+            data = (folder / name).read_bytes()
+        except OSError:
+            raise BuildError(f"{name} is listed in {PART} but missing", folder) from None
+        if len(data) != entry.get("bytes") or hashlib.sha256(data).hexdigest() != entry.get(
+                "sha256"):
+            raise BuildError(f"{name} is not the file {PART} lists (other bytes: changed "
+                             "after it was built)", folder)
+    extra = sorted(p.name for p in folder.iterdir() if p.name != PART and p.name not in listed)
+    if extra:
+        raise BuildError(f"files {PART} does not list: {', '.join(extra)}", folder)
+    return part
+
+
+def _differences(one: dict, other: dict) -> str:
+    if one.get("profile_sha256") != other.get("profile_sha256"):
+        return "another CMYK profile"
+    a, b = one.get("packages", {}), other.get("packages", {})
+    names = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    return "other package versions (" + ", ".join(
+        f"{n} {a.get(n, 'absent')} vs {b.get(n, 'absent')}" for n in names) + ")"
+
+
+def _prepare(ids, version: str):
+    entries = _select(ids)
+    configs = [e.config or load_config(e.path) for e in entries]
+    _refuse_name_clashes(configs, version)
+    _refuse_stylesheet_problems(configs)
+    return entries, configs
+
+
+def _refuse_dirty(allow_dirty: bool) -> list[str]:
     dirty = _dirty()
     if dirty and not allow_dirty:
         raise BuildError("the working tree has uncommitted changes "
                          f"({', '.join(dirty[:3])}{' …' if len(dirty) > 3 else ''}): commit "
                          "them, or release with --allow-dirty (the manifest then says so)")
-    entries = _select(ids)
-    configs = [e.config or load_config(e.path) for e in entries]
-    _refuse_name_clashes(configs, version)
-    _refuse_stylesheet_problems(configs)
+    return dirty
+
+
+def _staged(target: Path, force: bool, fill: Callable[[Path], list[dict]],
+            marker: str = MANIFEST) -> list[dict]:
+    """`fill` a staging folder beside the target, then rename it into place; nothing is left
+    when `fill` fails."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
                                     dir=target.parent))
     try:
-        with tempfile.TemporaryDirectory(prefix="trotter-release-") as work:
-            files = _build_all(entries, configs, version, Path(work), staging, jobs, echo)
-        manifest = {"version": version, "commit": _commit(), "dirty": bool(dirty),
-                    "files": files}
-        (staging / MANIFEST).write_text(
-            json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-            encoding="utf-8")
-        (staging / SUMS).write_text(checksums(staging), encoding="utf-8")
+        files = fill(staging)
         _move_into_place(staging, target, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    seconds = time.perf_counter() - started
-    echo(f"released {version}{' (from a working tree with uncommitted changes)' if dirty else ''}"
-         f": {len(files)} PDFs, {MANIFEST} and {SUMS} in {_shown(target)} ({seconds:.0f} s)")
-    return Release(version, target, files, seconds)
+    return files
+
+
+def _write_release(staging: Path, version: str, commit: str | None, dirty: bool,
+                   files: list[dict]) -> None:
+    """manifest.json and SHA256SUMS: the same bytes whether built whole or gathered."""
+    _write_json(staging / MANIFEST, {"version": version, "commit": commit, "dirty": dirty,
+                                     "files": files})
+    (staging / SUMS).write_text(checksums(staging), encoding="utf-8")
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+
+
+def _rank(variant: str) -> int:
+    order = VARIANTS + ("imposed",)
+    return order.index(variant) if variant in order else len(order)
 
 
 def _select(ids: Sequence[str] | None):
@@ -182,7 +431,7 @@ def _dirty() -> list[str]:
     return [line[3:] for line in out.stdout.splitlines() if line.strip()]
 
 
-def _refuse_existing(target: Path, force: bool) -> None:
+def _refuse_existing(target: Path, force: bool, marker: str = MANIFEST) -> None:
     if target == ROOT or ROOT.is_relative_to(target):
         raise BuildError("this folder holds the repository: choose another release folder",
                          target)
@@ -191,9 +440,10 @@ def _refuse_existing(target: Path, force: bool) -> None:
     if not force:
         raise BuildError("the release folder already exists: use --force to replace it",
                          target)
-    if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
-        raise BuildError(f"not a release folder (no {MANIFEST}); --force only replaces a "
-                         "release: choose another folder", target)
+    if target.is_dir() and any(target.iterdir()) and not (target / marker).is_file():
+        what = "release" if marker == MANIFEST else "part of a release"
+        raise BuildError(f"not a {what} folder (no {marker}); --force only replaces a "
+                         f"{what}: choose another folder", target)
 
 
 def _refuse_name_clashes(configs: list[PublicationConfig], version: str) -> None:
@@ -213,8 +463,9 @@ def _build_all(entries, configs, version: str, work: Path, staging: Path,
     manifest entries in publication order."""
     order = {c.id: n for n, c in enumerate(configs)}
     by_id = {c.id: c for c in configs}
-    tasks = [Task(e, v, out=work / v / f"{e.id}.pdf", version=version, cache=False)
-             for e in entries for v in VARIANTS]
+    tasks = [Task(e, ed.variant, out=work / ed.variant / f"{e.id}{ed.suffix}",
+                  version=version, cache=False)
+             for e, c in zip(entries, configs) for ed in editions(c)]
     files: list[dict] = []
     failed: list[str] = []
     for task, (status, value) in run_tasks(tasks, jobs):
@@ -230,8 +481,7 @@ def _build_all(entries, configs, version: str, work: Path, staging: Path,
     if failed:
         raise BuildError(f"nothing was released: {len(failed)} of {len(tasks)} PDFs failed\n"
                          + "\n".join(sorted(failed)))
-    rank = {v: n for n, v in enumerate(VARIANTS + ("imposed",))}
-    return sorted(files, key=lambda f: (order[f["id"]], rank[f["variant"]], f["file"]))
+    return sorted(files, key=lambda f: (order[f["id"]], _rank(f["variant"]), f["file"]))
 
 
 def _finish(config: PublicationConfig, variant: str, built: Path, version: str,
