@@ -78,17 +78,20 @@ def sums(folder):
 
 # -- the full release ----------------------------------------------------------------------
 
-def test_every_publication_in_both_variants_and_the_imposed_sheets(full):
+def test_every_publication_in_every_edition_and_the_imposed_sheets(full):
     names = sorted(p.name for p in full.folder.iterdir())
     expected = {MANIFEST, SUMS}
     for config in CONFIGS.values():
         expected |= {file_name(config, VERSION, v) for v in ("print", "screen")}
+        if config.kind != "card":                  # the reader edition: all but the card
+            expected.add(file_name(config, VERSION, "epub"))
     expected |= {f"samen-onderweg-{VERSION}-boekje-a4.pdf", f"top10-kaart-{VERSION}-drukvel-a3.pdf"}
     assert names == sorted(expected)
     for name in (f"talenten-trotter-boek-{VERSION}-print.pdf",
                  f"talenten-trotter-boek-{VERSION}-screen.pdf",
                  f"samen-onderweg-{VERSION}-screen.pdf", f"top10-kaart-{VERSION}-print.pdf",
-                 f"cahier-01-vervoer-de-leie-{VERSION}-print.pdf"):
+                 f"cahier-01-vervoer-de-leie-{VERSION}-print.pdf",
+                 f"talenten-trotter-boek-{VERSION}-epub.epub"):
         assert name in names
     assert [p.name for p in full.folder.parent.iterdir()] == [VERSION]   # no leftovers
 
@@ -108,16 +111,24 @@ def test_manifest_describes_every_file(full):
     manifest = json.loads(text)
     assert text == json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert manifest["version"] == VERSION and manifest["dirty"] in (True, False)
-    pdfs = sorted(p.name for p in full.folder.glob("*.pdf"))
-    assert sorted(f["file"] for f in manifest["files"]) == pdfs
+    files = sorted(p.name for p in full.folder.iterdir() if p.name not in (MANIFEST, SUMS))
+    assert sorted(f["file"] for f in manifest["files"]) == files
     for entry in manifest["files"]:
         data = (full.folder / entry["file"]).read_bytes()
         config = CONFIGS[entry["id"]]
         assert entry["bytes"] == len(data)
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         assert isinstance(entry["source_date"], int) and entry["source_date_utc"].endswith("Z")
-        assert entry["pages"] == len(PdfReader(io.BytesIO(data)).pages)
         assert (entry["kind"], entry["title"]) == (config.kind, config.title)
+        if entry["variant"] == "epub":
+            import zipfile
+
+            with zipfile.ZipFile(io.BytesIO(data)) as epub:
+                assert epub.namelist()[0] == "mimetype"
+                assert epub.read("mimetype") == b"application/epub+zip"
+            assert entry["trim"] == "reflowable" and entry["pages"] > 0
+            continue
+        assert entry["pages"] == len(PdfReader(io.BytesIO(data)).pages)
         if entry["variant"] == "imposed":
             assert entry["trim"] in ("297mm 210mm", "420mm 297mm"), entry
         else:
@@ -126,9 +137,18 @@ def test_manifest_describes_every_file(full):
     assert manifest["files"] == full.files
 
 
-def test_version_in_the_metadata_of_every_pdf(full):
+def test_version_in_the_metadata_of_every_pdf_and_in_every_epub(full):
+    import zipfile
+
     for path in full.folder.glob("*.pdf"):
         assert pdf_version(path.read_bytes()) == VERSION, path.name
+    epubs = sorted(full.folder.glob("*.epub"))
+    assert len(epubs) == len([c for c in CONFIGS.values() if c.kind != "card"])
+    for path in epubs:
+        with zipfile.ZipFile(path) as epub:
+            text = " ".join(epub.read(n).decode() for n in epub.namelist()
+                            if n.endswith(".xhtml"))
+        assert f"Versie {VERSION}" in text, path.name
 
 
 def colophon_text(path):

@@ -55,7 +55,7 @@ from .pipeline import DIST
 from .preflight import inspect
 from .runner import Task, catalog, run_tasks, select
 from .sources import PublicationConfig, load_config, slug
-from .variants import PDF_NAMES, get as variant_of
+from .variants import VARIANTS as ALL_VARIANTS, get as variant_of
 
 #: publication id -> the base of its file names; any other publication (every cahier) is
 #: named `<id>-<slug of the title>`, so a new cahier needs no change here
@@ -84,10 +84,10 @@ class Edition:
         return self.kinds is None or config.kind in self.kinds
 
 
-#: What a release holds of each publication, in manifest order: the one list of editions.
-#: The imposed sheets come from the print edition (trotter.impose); a new edition (the EPUB)
-#: is one more entry here.
-EDITIONS = (Edition("print"), Edition("screen"))
+#: What a release holds of each publication, in manifest order: every edition of
+#: trotter.variants (print, screen, and the EPUB of every kind but the card). The imposed
+#: sheets come from the print edition (trotter.impose).
+EDITIONS = tuple(Edition(v.name, v.suffix, v.kinds) for v in ALL_VARIANTS.values())
 VARIANTS = tuple(e.variant for e in EDITIONS)
 
 
@@ -477,17 +477,24 @@ def _build_all(entries, configs, version: str, work: Path, staging: Path,
         for message in value.warnings:
             echo(f"{config.id} ({variant}): warning: {message}")
         files += _finish(config, variant, value.output, version, staging, failed, echo,
-                         value.date)
+                         value.date, value.pages)
     if failed:
-        raise BuildError(f"nothing was released: {len(failed)} of {len(tasks)} PDFs failed\n"
+        raise BuildError(f"nothing was released: {len(failed)} of {len(tasks)} files failed\n"
                          + "\n".join(sorted(failed)))
     return sorted(files, key=lambda f: (order[f["id"]], _rank(f["variant"]), f["file"]))
 
 
 def _finish(config: PublicationConfig, variant: str, built: Path, version: str,
-            staging: Path, failed: list[str], echo, date: int) -> list[dict]:
+            staging: Path, failed: list[str], echo, date: int, pages: int) -> list[dict]:
     """Stamp the version, preflight, write into the staging folder; from a print PDF also
-    the imposed sheets. Returns the manifest entries written."""
+    the imposed sheets. Returns the manifest entries written. An EPUB carries its version
+    from the build (colophon, package metadata) and is written as it is: its `pages` are the
+    print pages its page list maps."""
+    if variant_of(variant).backend == "epub":
+        name = file_name(config, version, variant)
+        echo(f"{name}: ok, {pages} print pages in its page list")
+        return [_write(staging, name, built.read_bytes(), config, variant, pages,
+                       "reflowable", date)]
     data = with_version(built.read_bytes(), version)
     name = file_name(config, version, variant)
     report = inspect(data, config, variant)
