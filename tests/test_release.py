@@ -536,3 +536,13 @@ def test_workflows_pass_actionlint():
     run = subprocess.run([actionlint(), "-no-color", *files], cwd=ROOT, capture_output=True,
                          text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_tree_git_cannot_read_is_never_clean(monkeypatch, tmp_path):
+    monkeypatch.setattr(release_module, "ROOT", tmp_path)          # not a git checkout
+    dirty = release_module._dirty()
+    assert dirty and dirty[0].startswith("(git status failed")
+    with pytest.raises(BuildError, match="uncommitted changes"):
+        release_module._refuse_dirty(allow_dirty=False)
+    monkeypatch.setenv("PATH", str(tmp_path))                       # no git at all
+    assert release_module._dirty()[0].startswith("(git could not be asked")

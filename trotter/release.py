@@ -420,14 +420,15 @@ def _refuse_stylesheet_problems(configs) -> None:
 
 
 def _dirty() -> list[str]:
-    """Uncommitted changes (and new files git does not ignore) in the working tree."""
+    """Uncommitted changes (and new files git does not ignore) in the working tree. When git
+    cannot tell (no git, not a checkout), that is said as a change: never "clean" unseen."""
     try:
         out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"],
                              capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return []
+    except (OSError, subprocess.SubprocessError) as exc:
+        return [f"(git could not be asked: {exc})"]
     if out.returncode != 0:
-        return []
+        return [f"(git status failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode})"]
     return [line[3:] for line in out.stdout.splitlines() if line.strip()]
 
 
