@@ -190,40 +190,54 @@ def yardstick(repo: Path, pub_id: str, repeat: int) -> dict:
             "pages": int(values[0][2]), "rss_mb": max(r.rss_mb for r in runs)}
 
 
+class Watch:
+    """`build.py watch ID` running in the scratch repository; `wait_for` a line it prints
+    (a failed build or a held lock ends the benchmark)."""
+
+    def __init__(self, repo: Path, pub_id: str):
+        import queue
+        import threading
+
+        self.proc = subprocess.Popen([sys.executable, "build.py", "watch", pub_id], cwd=repo,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout],
+                         daemon=True).start()
+
+    def wait_for(self, text: str, timeout: float = 600) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.lines.get(timeout=deadline - time.monotonic())
+            if text in line:
+                return
+            if "failed" in line or "another build is running" in line:
+                raise SystemExit(f"watch: {line.strip()}")
+        raise SystemExit(f"watch did not say {text!r}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
 def watch_edit(repo: Path, name: str, old: bytes, new: bytes, repeat: int) -> float:
     """`build.py watch book` running (the edit loop): from saving a one-sentence edit until
     the book is rebuilt; saving and restoring in turn, median of `repeat`."""
-    import queue
-    import threading
-
-    proc = subprocess.Popen([sys.executable, "build.py", "watch", "book"], cwd=repo,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
-                     daemon=True).start()
-
-    def wait_for(text, timeout=600):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in lines.get(timeout=deadline - time.monotonic()):
-                return
-        raise SystemExit(f"watch did not say {text!r}")
-
+    watch = Watch(repo, "book")
     path = repo / name
     original = path.read_bytes()
     times = []
     try:
-        wait_for("watching for changes")       # said once the file watcher is set up
+        watch.wait_for("watching for changes")       # said once the file watcher is set up
         for n in range(repeat):
             started = time.monotonic()
             path.write_bytes(original.replace(old, new, 1) if n % 2 == 0 else original)
-            wait_for("book: done")
+            watch.wait_for("book: done")
             times.append(time.monotonic() - started)
-            wait_for("watching for changes")
+            watch.wait_for("watching for changes")
     finally:
         path.write_bytes(original)
-        proc.terminate()
-        proc.wait(timeout=60)
+        watch.stop()
     return median(times)
 
 
@@ -254,39 +268,20 @@ def watch_memory(repo: Path, saves: int = 200) -> dict:
     """`build.py watch card` through `saves` rebuilds (a save, the card rebuilt, and again):
     the RSS of its process tree (watch and its workers) after each rebuild; the peak over
     the first and over the last 20. Memory that stays flat: the two are about the same."""
-    import queue
-    import threading
-
-    proc = subprocess.Popen([sys.executable, "build.py", "watch", "card"], cwd=repo,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
-                     daemon=True).start()
-
-    def wait_for(text, timeout=600):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = lines.get(timeout=deadline - time.monotonic())
-            if text in line:
-                return
-            if "failed" in line or "another build is running" in line:
-                raise SystemExit(f"watch: {line.strip()}")
-        raise SystemExit(f"watch did not say {text!r}")
-
+    watch = Watch(repo, "card")
     path = repo / "card" / "top10.md"
     original = path.read_bytes()
     samples = []
     try:
-        wait_for("watching for changes")       # said once the file watcher is set up
+        watch.wait_for("watching for changes")       # said once the file watcher is set up
         for n in range(saves):
             path.write_bytes(original + f"\n<!-- save {n} -->\n".encode())
-            wait_for("card: done")
-            wait_for("watching for changes")
-            samples.append(tree_rss_mb(proc.pid))
+            watch.wait_for("card: done")
+            watch.wait_for("watching for changes")
+            samples.append(tree_rss_mb(watch.proc.pid))
     finally:
         path.write_bytes(original)
-        proc.terminate()
-        proc.wait(timeout=60)
+        watch.stop()
     first, last = samples[:20], samples[-20:]
     return {"saves": saves, "first_total": max(t for t, _ in first),
             "last_total": max(t for t, _ in last), "first_process": max(p for _, p in first),

@@ -14,31 +14,15 @@ from pypdf import PdfReader
 
 from trotter import ROOT
 
+from test_incremental import BROCHURE_YML, git
+
 BUILD = [sys.executable, "build.py"]
 PLAN = ("import json; from trotter.runner import catalog, plan; "
         "current, todo = plan(catalog(), 'print'); "
         "print(json.dumps({e.id: why for e, why in todo}))")
-BROCHURE_YML = """\
-id: folder
-kind: brochure
-title: Proeffolder
-language: nl
-trim: 148mm 210mm
-template: brochure.html.j2
-stylesheet: brochure.css
-pages: {multiple: 4}
-sources:
-  - tekst.md
-"""
 #: petrol as the screen shows it (styles/screen.css: --c-primary: rgb(16 88 96))
 SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
        '<rect width="40" height="20" fill="#105860"/></svg>')
-
-
-def git(repo, *args):
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
 
 
 @pytest.fixture(scope="module")

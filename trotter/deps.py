@@ -406,20 +406,7 @@ def _output_row(path: Path) -> list:
 
 def changed_output(rows) -> str | None:
     """The first other output (an imposed sheet) that is gone or not as this build wrote it."""
-    for name, size, mtime_ns, sha in rows:
-        path = absolute(name)
-        try:
-            stat = path.stat()
-        except OSError:
-            return f"{name} is gone"
-        if stat.st_size == size and stat.st_mtime_ns == mtime_ns:
-            continue
-        try:
-            if stat.st_size != size or hashlib.sha256(path.read_bytes()).hexdigest() != sha:
-                return f"{name} was changed by hand"
-        except OSError:
-            return f"{name} cannot be read"
-    return None
+    return changed_input(rows, "was changed by hand")
 
 
 def forget(pub_id: str, variant: str) -> None:
@@ -430,7 +417,7 @@ def inputs_of(entry: dict) -> list[Path]:
     return [absolute(row[0]) for row in entry.get("inputs", [])]
 
 
-def changed_input(rows) -> str | None:
+def changed_input(rows, changed: str = "changed") -> str | None:
     """The first recorded file that is missing or whose content changed, else None."""
     for name, size, mtime_ns, sha in rows:
         path = absolute(name)
@@ -442,7 +429,7 @@ def changed_input(rows) -> str | None:
             continue
         try:
             if stat.st_size != size or hashlib.sha256(path.read_bytes()).hexdigest() != sha:
-                return f"{name} changed"
+                return f"{name} {changed}"
         except OSError:
             return f"{name} cannot be read"
     return None

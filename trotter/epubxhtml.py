@@ -101,21 +101,29 @@ def finish_document(xhtml: str, name: str, where: dict[str, str], pages: PageMap
 
 # -- footnotes ---------------------------------------------------------------------------------
 
+def _closing(xhtml: str, start: int, opening: str, tag: str, what: str) -> int:
+    """The position just after the `</tag>` that closes the element whose opening tag
+    `opening` stands at `start` (elements of the same tag nested inside it counted)."""
+    depth, pos = 1, start + len(opening)
+    open_tag, close_tag = f"<{tag}", f"</{tag}>"
+    while depth:
+        next_open, next_close = xhtml.find(open_tag, pos), xhtml.find(close_tag, pos)
+        if next_close < 0:
+            raise BuildError(f"unbalanced {what} markup")
+        if 0 <= next_open < next_close:
+            depth, pos = depth + 1, next_open + len(open_tag)
+        else:
+            depth, pos = depth - 1, next_close + len(close_tag)
+    return pos
+
+
 def _take_footnotes(xhtml: str) -> tuple[str, list[str]]:
     """`<span class="footnote">…</span>` (nested spans and all) out of the text; a
     placeholder stays at the call."""
     notes: list[str] = []
     opening = '<span class="footnote">'
     while (start := xhtml.find(opening)) >= 0:
-        depth, pos = 1, start + len(opening)
-        while depth:
-            next_open, next_close = xhtml.find("<span", pos), xhtml.find("</span>", pos)
-            if next_close < 0:
-                raise BuildError("unbalanced footnote markup")
-            if 0 <= next_open < next_close:
-                depth, pos = depth + 1, next_open + 5
-            else:
-                depth, pos = depth - 1, next_close + 7
+        pos = _closing(xhtml, start, opening, "span", "footnote")
         notes.append(xhtml[start + len(opening):pos - 7])
         xhtml = f"{xhtml[:start]}\x00{len(notes)}\x00{xhtml[pos:]}"
     return xhtml, notes
@@ -211,15 +219,7 @@ def _quotes(xhtml: str) -> str:
     """A pulled-out quote (`citaat`) is a quotation, not a landmark: `<blockquote>`."""
     opening = '<aside class="box box-citaat">'
     while (start := xhtml.find(opening)) >= 0:
-        depth, pos = 1, start + len(opening)
-        while depth:
-            next_open, next_close = xhtml.find("<aside", pos), xhtml.find("</aside>", pos)
-            if next_close < 0:
-                raise BuildError("unbalanced box markup")
-            if 0 <= next_open < next_close:
-                depth, pos = depth + 1, next_open + 6
-            else:
-                depth, pos = depth - 1, next_close + 8
+        pos = _closing(xhtml, start, opening, "aside", "box")
         inner = xhtml[start + len(opening):pos - 8]
         xhtml = (f'{xhtml[:start]}<blockquote class="box box-citaat">{inner}</blockquote>'
                  f'{xhtml[pos:]}')
