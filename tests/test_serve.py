@@ -265,7 +265,7 @@ class Chromium:
         assert "exceptionDetails" not in result, result
         return result["result"].get("value")
 
-    def wait_for(self, expression, timeout=60):
+    def wait_for(self, expression, timeout=180):
         """Poll a JavaScript expression until it gives a truthy value; return that value."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
