@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from trotter.project import Project  # noqa: E402 - after the path is set
+
+#: this checkout as the project the tests build (the CLI makes the same one)
+PROJECT = Project.of_checkout()
+
 # A shell without job control starts a background command (`.ci/run &`, nohup) with SIGINT
 # ignored, and every process the tests start would inherit that: the tests that press Ctrl-C
 # (an interrupted build, stopping serve) need it delivered as in a terminal.

@@ -10,7 +10,9 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from trotter import ROOT, diff
+from conftest import PROJECT, ROOT
+from trotter import diff
+from trotter.project import Project
 from trotter.diff import FINGERPRINT, align, compare_pdfs
 from visual.pdfs import make_pdf, page
 
@@ -79,15 +81,15 @@ def test_alignment_pairs_slightly_changed_pages_around_an_insertion():
 
 def test_run_exit_codes_and_report(pdfs, tmp_path, capsys):
     out = tmp_path / "out"
-    same = diff.run(against=str(pdfs / "old"), new_dir=pdfs / "old", out_dir=out, build=False)
+    same = diff.run(PROJECT, against=str(pdfs / "old"), new_dir=pdfs / "old", out_dir=out, build=False)
     assert same == 0
     assert "no change" in capsys.readouterr().out
-    changed = diff.run(against=str(pdfs / "old"), new_dir=pdfs / "inserted", out_dir=out,
+    changed = diff.run(PROJECT, against=str(pdfs / "old"), new_dir=pdfs / "inserted", out_dir=out,
                        build=False)
     assert changed == 1
     report = (out / "index.html").read_text(encoding="utf-8")
     assert "inserted" in report and "mini-p003-inserted.png" in report
-    assert diff.run(against=str(tmp_path / "nowhere"), new_dir=pdfs / "old", out_dir=out,
+    assert diff.run(PROJECT, against=str(tmp_path / "nowhere"), new_dir=pdfs / "old", out_dir=out,
                     build=False) == 2
     assert "neither a folder of PDFs nor a git revision" in capsys.readouterr().err
 
@@ -125,12 +127,12 @@ def test_against_a_git_revision_in_a_temporary_worktree(pdfs, tmp_path, capsys):
 
     assert diff.default_against(repo) == "v1.0"
     out = tmp_path / "out"
-    assert diff.run(root=repo, out_dir=out) == 1              # default: the last v* tag
+    assert diff.run(Project(repo), out_dir=out) == 1              # default: the last v* tag
     assert "2 changed (p. 2, 4)" in capsys.readouterr().out
-    assert diff.run(["mini"], "HEAD", root=repo, out_dir=out) == 0
-    assert diff.run(["mini"], "HEAD~1", root=repo, out_dir=out) == 1
+    assert diff.run(Project(repo), ["mini"], "HEAD", out_dir=out) == 0
+    assert diff.run(Project(repo), ["mini"], "HEAD~1", out_dir=out) == 1
     assert git(repo, "worktree", "list").count("\n") == 1    # temporary worktrees removed
-    assert diff.run(against="no-such-rev", root=repo, out_dir=out) == 2
+    assert diff.run(Project(repo), against="no-such-rev", out_dir=out) == 2
 
 
 def test_without_tags_the_default_is_head(tmp_path):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from markdown_it.utils import read_fixture_file
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.epubxhtml import PageMap, finish_document, roman, well_formed
 from trotter.errors import BuildError
 from trotter.markup import extract_footnotes, make_parser
@@ -28,7 +28,7 @@ from trotter.sources import discover, load_config
 from trotter.variants import VARIANTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "epub.md"
-CONFIGS = {c.id: c for c in (load_config(p) for p in discover())}
+CONFIGS = {c.id: c for c in (load_config(PROJECT, p) for p in discover(ROOT))}
 EPUB_IDS = sorted(i for i, c in CONFIGS.items() if VARIANTS["epub"].makes(c.kind))
 ACE = ROOT / ".cache" / "node-ace" / "node_modules" / ".bin" / "ace-puppeteer"
 NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
@@ -84,10 +84,10 @@ def epubs(tmp_path_factory):
     from trotter.runner import Task, catalog, run_tasks
 
     out = tmp_path_factory.mktemp("epub")
-    entries = [e for e in catalog() if e.id in EPUB_IDS]
+    entries = [e for e in catalog(PROJECT) if e.id in EPUB_IDS]
     tasks = [Task(e, "epub", out=out / f"{e.id}.epub") for e in entries]
     results = {}
-    for task, (status, value) in run_tasks(tasks, jobs=2):
+    for task, (status, value) in run_tasks(PROJECT, tasks, jobs=2):
         assert status == "done", value
         results[task.entry.id] = value.output
     assert sorted(results) == EPUB_IDS
@@ -106,7 +106,7 @@ def xml(data: bytes):
 def page_map(pub_id: str, key: str = "anchors") -> dict:
     from trotter.units import cache_folder
 
-    return json.loads((cache_folder(pub_id, "print") / "map.json").read_text())[key]
+    return json.loads((cache_folder(PROJECT, pub_id, "print") / "map.json").read_text())[key]
 
 
 def test_the_card_has_no_epub():
@@ -280,7 +280,7 @@ def test_footnotes_are_epub_footnotes_with_a_way_back(epubs):
 def test_the_same_sources_give_the_same_bytes(epubs, tmp_path):
     from trotter.epub import build_epub
 
-    again = build_epub(CONFIGS["brochure"].path, out=tmp_path / "brochure.epub")
+    again = build_epub(PROJECT, CONFIGS["brochure"].path, out=tmp_path / "brochure.epub")
     assert again.output.read_bytes() == epubs["brochure"].read_bytes()
 
 
@@ -297,13 +297,13 @@ def test_an_epub_is_rebuilt_only_when_an_input_changed(epubs):
     from trotter import deps
     from trotter.runner import build_lock, catalog, plan, run_builds
 
-    entries = [e for e in catalog() if e.id == "brochure"]
-    with build_lock("test"):
-        outcome = run_builds(entries, "epub", jobs=1, echo=lambda m: None)
+    entries = [e for e in catalog(PROJECT) if e.id == "brochure"]
+    with build_lock(PROJECT.dist, "test"):
+        outcome = run_builds(PROJECT, entries, "epub", jobs=1, echo=lambda m: None)
     assert not outcome.failed and not outcome.internal
-    current, todo = plan(entries, "epub")
+    current, todo = plan(PROJECT, entries, "epub")
     assert [e.id for e in current] == ["brochure"] and todo == []
-    recorded = {row[0] for row in deps.load("brochure", "epub")["inputs"]}
+    recorded = {row[0] for row in deps.load(PROJECT, "brochure", "epub")["inputs"]}
     assert {"brochure/publication.yml", "styles/epub.css", "templates/epub/chapter.xhtml.j2",
             "dist/.cache/units/print/brochure/map.json", "trotter/epub.py"} <= recorded
     assert any(name.endswith("Literata-400.ttf") for name in recorded)

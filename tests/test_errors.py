@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.errors import BuildError
 from trotter.model import build_document
 from trotter.sources import load_config
@@ -49,12 +49,12 @@ def pub():
 
 def error_of(folder: Path) -> BuildError:
     with pytest.raises(BuildError) as info:
-        build_document(load_config(folder / "publication.yml"))
+        build_document(load_config(PROJECT, folder / "publication.yml"))
     return info.value
 
 
 def test_good_publication_builds_a_model(pub):
-    doc = build_document(load_config(pub() / "publication.yml"))
+    doc = build_document(load_config(PROJECT, pub() / "publication.yml"))
     assert doc.chapters[0].id == "titel"
 
 
@@ -65,17 +65,17 @@ def test_a_memoised_publication_yml_is_read_as_a_parse_would(pub, monkeypatch, t
 
     monkeypatch.setattr(sources, "PARSED", tmp_path / "memo.json")
     folder = pub(GOOD_YML + "keywords: [een, twee]\n")
-    parsed = load_config(folder / "publication.yml")
+    parsed = load_config(PROJECT, folder / "publication.yml")
     assert (tmp_path / "memo.json").is_file()
     monkeypatch.setattr(sources, "load_yaml", None)          # a second parse would fail
-    memo = load_config(folder / "publication.yml")
+    memo = load_config(PROJECT, folder / "publication.yml")
     assert (memo.data, memo.lines) == (parsed.data, parsed.lines)
     assert memo.lines[("sources", 0)] == parsed.lines[("sources", 0)]
     monkeypatch.undo()
     monkeypatch.setattr(sources, "PARSED", tmp_path / "memo.json")
     (folder / "publication.yml").write_text(GOOD_YML + "trim: 1mm\ntrim: [\n")
     with pytest.raises(BuildError) as info:
-        load_config(folder / "publication.yml")
+        load_config(PROJECT, folder / "publication.yml")
     assert "invalid YAML" in info.value.message and info.value.line >= 10
 
 
@@ -163,7 +163,7 @@ def test_image_outside_repository(pub):
 
 
 def test_file_url_image_never_becomes_an_image(pub):
-    doc = build_document(load_config(pub(**{"a.md": "# T {#t}\n\n![x](file:///etc/passwd)\n"})
+    doc = build_document(load_config(PROJECT, pub(**{"a.md": "# T {#t}\n\n![x](file:///etc/passwd)\n"})
                                      / "publication.yml"))
     assert "<img" not in doc.chapters[0].html
 
@@ -199,7 +199,7 @@ def test_footnotes_get_every_check_the_body_gets(pub):
 
 def test_image_named_with_a_space_and_an_accent(pub):
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'
-    doc = build_document(load_config(pub(**{"a.md": "# T {#t}\n\n![k](<beelden/café kaart.svg>)\n",
+    doc = build_document(load_config(PROJECT, pub(**{"a.md": "# T {#t}\n\n![k](<beelden/café kaart.svg>)\n",
                                             "beelden/café kaart.svg": svg}) / "publication.yml"))
     assert "café kaart.svg" in doc.chapters[0].html
 
@@ -213,7 +213,7 @@ def test_raw_html_says_what_to_write_instead(pub, html, hint):
 
 
 def test_headings_without_anchor_get_one_from_their_text(pub):
-    doc = build_document(load_config(pub(**{
+    doc = build_document(load_config(PROJECT, pub(**{
         "a.md": "# Wat is competentiemanagement?\n\n## Één stap\n\n## Één stap\n\n"
                 "## Register\n\nZie [[#een-stap-2]] en [[#een-stap]].\n",
         "b.md": "# Tweede {#een-stap-3}\n"}, **{}) / "publication.yml"))
@@ -255,7 +255,7 @@ def test_card_text_that_does_not_fit_on_two_pages(pub):
                      for n in range(1, 11))
     folder = pub(CARD_YML, **{"a.md": "# TOP 10 {#top}\n\n" + tips + "\n"})
     with pytest.raises(BuildError) as info:
-        build_publication(load_config(folder / "publication.yml"), "print",
+        build_publication(PROJECT, load_config(PROJECT, folder / "publication.yml"), "print",
                           out=folder / "out.pdf")
     assert "does not fit on 2 pages" in info.value.message and "a.md" in info.value.message
     assert "lines too many" in info.value.message
@@ -272,7 +272,7 @@ def test_card_overflow_names_the_file_the_overflow_comes_from(pub):
     folder = pub(yml, **{"a.md": "# TOP 10 {#top}\n\n!include tips.md\n",
                          "tips.md": tips + "\n", "colofon.md": colophon + "\n"})
     with pytest.raises(BuildError) as info:
-        build_publication(load_config(folder / "publication.yml"), "print",
+        build_publication(PROJECT, load_config(PROJECT, folder / "publication.yml"), "print",
                           out=folder / "out.pdf")
     message = info.value.message
     assert "the overflow starts in" in message and "colofon.md; shorten" in message
@@ -283,7 +283,7 @@ def test_card_overflow_names_the_file_the_overflow_comes_from(pub):
 def test_brochure_that_cannot_reach_a_multiple_of_four(pub):
     from trotter.finishing import padding_pages
 
-    config = load_config(pub(GOOD_YML + "pages: {multiple: 4, max: 24}\n") / "publication.yml")
+    config = load_config(PROJECT, pub(GOOD_YML + "pages: {multiple: 4, max: 24}\n") / "publication.yml")
     assert padding_pages(config, 21) == 3
     assert padding_pages(config, 24) == 0
     with pytest.raises(BuildError, match="cannot be padded to a multiple of 4 within"):
@@ -291,7 +291,7 @@ def test_brochure_that_cannot_reach_a_multiple_of_four(pub):
 
 
 def test_markdown_file_listed_nowhere_is_a_warning(pub, capsys):
-    load_config(pub(**{"vergeten.md": "# Vergeten {#v}\n"}) / "publication.yml")
+    load_config(PROJECT, pub(**{"vergeten.md": "# Vergeten {#v}\n"}) / "publication.yml")
     assert "vergeten.md: not listed" in capsys.readouterr().err
 
 
@@ -317,6 +317,6 @@ def test_metadata_is_escaped_in_the_pdf(pub, tmp_path):
 
     title = "Proef <script>alert(1)</script> & co"
     folder = pub(GOOD_YML.replace("title: Proef", f'title: "{title}"'))
-    result = build_publication(load_config(folder / "publication.yml"), "screen",
+    result = build_publication(PROJECT, load_config(PROJECT, folder / "publication.yml"), "screen",
                                out=tmp_path / "p.pdf")
     assert PdfReader(result.output).metadata.title == title

@@ -9,6 +9,7 @@ import pypdfium2 as pdfium
 import pytest
 from pypdf import PdfReader
 
+from conftest import PROJECT
 from trotter.pipeline import build_publication
 from trotter.preflight import pdf_fonts
 
@@ -19,7 +20,7 @@ MM = 72 / 25.4
 @pytest.fixture(scope="module")
 def extern(tmp_path_factory):
     out = tmp_path_factory.mktemp("extern") / "extern.pdf"
-    build_publication(EXTERN, "print", out=out, cache=False)     # preflight included
+    build_publication(PROJECT, EXTERN, "print", out=out, cache=False)     # preflight included
     return out
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.errors import BuildError
 from trotter.pdf import render
 
@@ -25,20 +25,20 @@ ROUTES = {
 def test_outside_resources_are_refused(route, url):
     html = f"<html><body>{ROUTES[route].format(url=url)}</body></html>"
     with pytest.raises(BuildError) as info:
-        render(html, ROOT / "test.html")
+        render(html, str(ROOT), ROOT / "test.html")
     # an <image> inside inline SVG fails the SVG as a whole; everything else names the refusal
     assert "refused" in str(info.value) or route == "svg image"
 
 
 def test_repository_file_is_allowed():
     html = '<html><body><img src="styles/icons/wat.svg" alt="wat"></body></html>'
-    assert render(html, ROOT / "test.html")["pdf"].startswith(b"%PDF")
+    assert render(html, str(ROOT), ROOT / "test.html")["pdf"].startswith(b"%PDF")
 
 
 def test_hidden_folders_are_refused():
     html = '<html><body><link rel="attachment" href=".git/config"><p>x</p></body></html>'
     with pytest.raises(BuildError):
-        render(html, ROOT / "test.html")
+        render(html, str(ROOT), ROOT / "test.html")
 
 
 @pytest.mark.parametrize("url,reason", [
@@ -50,11 +50,11 @@ def test_hidden_folders_are_refused():
 def test_other_hosts_hidden_folders_and_dist_are_refused(url, reason, tmp_path):
     html = f'<html><body><link rel="attachment" href="{url}"><p>x</p></body></html>'
     with pytest.raises(BuildError) as info:
-        render(html, ROOT / "test.html")
+        render(html, str(ROOT), ROOT / "test.html")
     assert "refused" in str(info.value) and reason in str(info.value)
 
 
 def test_what_the_fetcher_serves_is_recorded():
     html = '<html><body><img src="styles/icons/wat.svg" alt="wat"></body></html>'
-    rows = render(html, ROOT / "test.html")["inputs"]
+    rows = render(html, str(ROOT), ROOT / "test.html")["inputs"]
     assert [row[0] for row in rows] == ["styles/icons/wat.svg"]

@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 import judges
+from conftest import PROJECT
 from trotter import finishing
 from trotter.pipeline import build_publication
 from trotter.workers import Pool
@@ -21,12 +22,12 @@ def sample(tmp_path_factory):
     once with each unit's subsets kept apart (the same laid-out units)."""
     out = tmp_path_factory.mktemp("subsets")
     with Pool(2) as pool:
-        merged = build_publication(SAMPLE, "print", out=out / "merged.pdf", pool=pool,
+        merged = build_publication(PROJECT, SAMPLE, "print", out=out / "merged.pdf", pool=pool,
                                    force=True, seed=False)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(finishing, "merge_font_subsets", lambda writer: 0)
             patch.setattr(finishing, "merge_font_dictionaries", lambda writer: 0)
-            apart = build_publication(SAMPLE, "print", out=out / "apart.pdf", pool=pool,
+            apart = build_publication(PROJECT, SAMPLE, "print", out=out / "apart.pdf", pool=pool,
                                       seed=False)
     assert merged.units > 2 and apart.rendered == 0          # the same units, merged twice
     return merged.output, apart.output

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.errors import BuildError
 from trotter.html import render_html
 from trotter.model import build_document
@@ -34,7 +34,7 @@ def folder():
 
 
 def build(folder: Path):
-    doc = build_document(load_config(folder / "publication.yml"))
+    doc = build_document(load_config(PROJECT, folder / "publication.yml"))
     return render_html(doc, "screen", 0)
 
 
@@ -59,7 +59,7 @@ def test_random_publication_yml_gives_a_user_error(folder, yml):
     (folder / "a.md").write_text("# Titel {#titel}\n", encoding="utf-8")
     (folder / "publication.yml").write_text(yml, encoding="utf-8")
     try:
-        load_config(folder / "publication.yml")
+        load_config(PROJECT, folder / "publication.yml")
     except BuildError as exc:
         assert exc.path is not None
     finally:

@@ -12,13 +12,14 @@ import sys
 import pytest
 from pypdf import PdfReader
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 
 from test_incremental import BROCHURE_YML, git
 
 BUILD = [sys.executable, "build.py"]
-PLAN = ("import json; from trotter.runner import catalog, plan; "
-        "current, todo = plan(catalog(), 'print'); "
+PLAN = ("import json; from trotter.project import Project; "
+        "from trotter.runner import catalog, plan; project = Project.of_checkout(); "
+        "current, todo = plan(project, catalog(project), 'print'); "
         "print(json.dumps({e.id: why for e, why in todo}))")
 #: petrol as the screen shows it (styles/screen.css: --c-primary: rgb(16 88 96))
 SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'

@@ -17,11 +17,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 
 BUILD = [sys.executable, "build.py"]
-PLAN = ("import json; from trotter.runner import catalog, plan; "
-        "current, todo = plan(catalog(), 'print'); "
+PLAN = ("import json; from trotter.project import Project; "
+        "from trotter.runner import catalog, plan; project = Project.of_checkout(); "
+        "current, todo = plan(project, catalog(project), 'print'); "
         "print(json.dumps(sorted(e.id for e, _ in todo)))")
 
 CAHIER_YML = """\
@@ -205,8 +206,8 @@ def test_a_commit_that_touches_an_input_gives_that_publication_a_new_date(repo):
     assert to_rebuild(repo) == {"b"}                           # new source date
 
 
-HEAD = ("import json; from trotter import deps; "
-        "print(json.dumps(deps._head()))")
+HEAD = ("import json, pathlib; from trotter import deps; "
+        "print(json.dumps(deps._head(pathlib.Path.cwd())))")
 
 
 def test_the_commit_read_from_git_files_is_the_one_git_names(repo):
@@ -294,8 +295,8 @@ def test_a_killed_release_leaves_nothing_that_breaks_later_builds(repo):
 
 def test_one_lock_for_every_command_that_writes_dist(repo):
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import time; from trotter.runner import build_lock\n"
-                               "with build_lock('test'):\n"
+                               "import pathlib, time; from trotter.runner import build_lock\n"
+                               "with build_lock(pathlib.Path('dist'), 'test'):\n"
                                "    print('held', flush=True); time.sleep(30)"],
                               cwd=repo, stdout=subprocess.PIPE, text=True)
     try:
@@ -317,7 +318,7 @@ def test_a_dead_worker_fails_only_its_task_and_the_pool_goes_on():
     from trotter.finishing import pdf_settings
     from trotter.workers import Pool, WorkerDied
 
-    settings = {k: v for k, v in pdf_settings("screen").items() if k != "variant"}
+    settings = {k: v for k, v in pdf_settings(PROJECT, "screen").items() if k != "variant"}
     long_html = "<html><body>" + "<p>Een lange alinea om te zetten.</p>" * 40000 + "</body></html>"
     short_html = "<html lang=\"nl\"><head><title>Kort</title></head><body><p>Kort.</p></body></html>"
     with Pool(1) as pool:
@@ -341,8 +342,8 @@ def test_a_dead_worker_is_a_failed_publication_not_a_crash(monkeypatch):
                          "memory?)")
 
     monkeypatch.setattr("trotter.pipeline.build_publication", dies)
-    entry = runner.Entry("kapot", ROOT / "card" / "publication.yml")
-    status, error = runner._build_one(runner.Task(entry, "print"), pool=None)
+    entry = runner.Entry("kapot", ROOT / "card" / "publication.yml", project=PROJECT)
+    status, error = runner._build_one(PROJECT, runner.Task(entry, "print"), pool=None)
     assert status == "failed" and "SIGKILL" in str(error)
     assert str(error).startswith("card/publication.yml: a worker process died")
 

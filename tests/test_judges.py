@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import judges
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.impose import imposed
 
 STAGES = ("clean", "incremental")

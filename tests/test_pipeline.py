@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from conftest import PROJECT
 from trotter.pipeline import build_publication
 from trotter.preflight import pdf_fonts
 from trotter.sources import load_config
@@ -16,7 +17,7 @@ MM = 72 / 25.4
 @pytest.fixture(scope="module")
 def sample_pdf(tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "sample.pdf"
-    result = build_publication(load_config(SAMPLE), "print", out=out)
+    result = build_publication(PROJECT, load_config(PROJECT, SAMPLE), "print", out=out)
     return result, PdfReader(out)
 
 

@@ -15,6 +15,7 @@ from pypdf import PdfWriter
 from pypdf.generic import (ArrayObject, BooleanObject, DecodedStreamObject, DictionaryObject,
                            NameObject, NumberObject)
 
+from conftest import PROJECT
 from trotter import colour, icc, preflight
 from trotter.preflight import check_pages, inspect_sheets
 
@@ -24,22 +25,22 @@ MM = 72 / 25.4
 # -- one colour path --------------------------------------------------------------------------
 
 def _through_profile(rgb):
-    pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), rgb), colour.transform())
+    pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), rgb), colour.transform(PROJECT))
     return tuple(round(v / 255, 3) for v in pixel.getpixel((0, 0)))
 
 
 def test_svg_colour_goes_through_the_same_transform_as_raster_images():
     # a colour that is no token and no grey: the ICC transform, as for every pixel of a photo
-    assert colour.rgb_to_cmyk((200, 40, 40)) == _through_profile((200, 40, 40))
+    assert colour.rgb_to_cmyk(PROJECT, (200, 40, 40)) == _through_profile((200, 40, 40))
     c, m, y, k = _through_profile((200, 40, 40))
-    assert colour.cmyk("#c82828") == f"device-cmyk({c:g} {m:g} {y:g} {k:g})"
+    assert colour.cmyk(PROJECT, "#c82828") == f"device-cmyk({c:g} {m:g} {y:g} {k:g})"
     # and not the old hand-written formula (1 - max, ...)
-    assert colour.rgb_to_cmyk((200, 40, 40)) != (0.0, 0.8, 0.8, 0.216)
+    assert colour.rgb_to_cmyk(PROJECT, (200, 40, 40)) != (0.0, 0.8, 0.8, 0.216)
     # one transform per process and profile, one conversion per colour
-    assert colour.transform() is colour.transform()
+    assert colour.transform(PROJECT) is colour.transform(PROJECT)
     svg = (b'<svg xmlns="http://www.w3.org/2000/svg"><rect fill="#c82828"/>'
            b'<style>.a { stroke: rgb(200 40 40 / 0.5) }</style></svg>')
-    out = colour.svg_to_cmyk(svg).decode()
+    out = colour.svg_to_cmyk(PROJECT, svg).decode()
     assert f'fill="device-cmyk({c:g} {m:g} {y:g} {k:g})"' in out
     assert f"device-cmyk({c:g} {m:g} {y:g} {k:g} / 0.5)" in out
 
@@ -47,33 +48,33 @@ def test_svg_colour_goes_through_the_same_transform_as_raster_images():
 def test_raster_pixels_convert_like_svg_colours():
     png = io.BytesIO()
     Image.new("RGB", (4, 4), (200, 40, 40)).save(png, "PNG")
-    with Image.open(io.BytesIO(colour.raster_to_cmyk(png.getvalue()))) as jpeg:
+    with Image.open(io.BytesIO(colour.raster_to_cmyk(PROJECT, png.getvalue()))) as jpeg:
         pixel = [v / 255 for v in jpeg.convert("CMYK").getpixel((1, 1))]
-    assert all(abs(a - b) < 0.03 for a, b in zip(pixel, colour.rgb_to_cmyk((200, 40, 40))))
+    assert all(abs(a - b) < 0.03 for a, b in zip(pixel, colour.rgb_to_cmyk(PROJECT, (200, 40, 40))))
 
 
 def test_token_colours_print_as_the_tokens_cmyk():
     from trotter.tokens import palette
 
-    tokens = [(rgb, cmyk) for _, cmyk, rgb in palette() if rgb is not None]
+    tokens = [(rgb, cmyk) for _, cmyk, rgb in palette(PROJECT) if rgb is not None]
     assert len(tokens) > 10
     for rgb, cmyk in tokens:
-        assert colour.rgb_to_cmyk(rgb) == cmyk
-    assert colour.cmyk("#105860") == "device-cmyk(0.9 0.3 0.4 0.3)"       # petrol, as drawn
+        assert colour.rgb_to_cmyk(PROJECT, rgb) == cmyk
+    assert colour.cmyk(PROJECT, "#105860") == "device-cmyk(0.9 0.3 0.4 0.3)"       # petrol, as drawn
 
 
 def test_greys_print_in_black_only():
     for grey in (0x1d, 0x64, 0xbe, 0xe8):
-        c, m, y, k = colour.rgb_to_cmyk((grey, grey, grey))
+        c, m, y, k = colour.rgb_to_cmyk(PROJECT, (grey, grey, grey))
         assert (c, m, y) == (0, 0, 0) and 0 < k <= 1
-    assert colour.rgb_to_cmyk((0x1d, 0x1d, 0x1b))[3] == 1.0          # the icons' near-black
-    light, dark = colour.rgb_to_cmyk((200, 200, 200)), colour.rgb_to_cmyk((60, 60, 60))
+    assert colour.rgb_to_cmyk(PROJECT, (0x1d, 0x1d, 0x1b))[3] == 1.0          # the icons' near-black
+    light, dark = colour.rgb_to_cmyk(PROJECT, (200, 200, 200)), colour.rgb_to_cmyk(PROJECT, (60, 60, 60))
     assert light[3] < dark[3]
 
 
 def test_saturated_photo_stays_within_the_ink_limit_of_the_profile():
     assert icc.INK_LIMIT == preflight.MAX_INK
-    assert "TAC300" in icc.DEFAULT.name
+    assert "TAC300" in icc.NAME and PROJECT.own_profile.name == icc.NAME
     import colorsys
     photo = Image.new("RGB", (180, 60))
     photo.putdata([tuple(round(v * 255) for v in colorsys.hsv_to_rgb(x / 180, 1, 1 - y / 60))
@@ -82,7 +83,7 @@ def test_saturated_photo_stays_within_the_ink_limit_of_the_profile():
     cube.putdata([(r, g, b) for r in (0, 64, 128, 255) for g in (0, 64, 128, 255)
                   for b in (0, 64, 128, 255)])
     for image in (photo, cube):
-        cmyk = ImageCms.applyTransform(image, colour.transform())
+        cmyk = ImageCms.applyTransform(image, colour.transform(PROJECT))
         worst = max(sum(cmyk.getpixel((x, y))) for x in range(cmyk.width)
                     for y in range(cmyk.height))
         assert worst * 100 / 255 <= preflight.MAX_INK + 0.5

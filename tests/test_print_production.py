@@ -2,11 +2,14 @@
 byte-identical builds."""
 
 import io
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
+from conftest import PROJECT, ROOT
 from trotter.impose import booklet, card_sheet, saddle_stitch_order
 from trotter.pipeline import build_publication
 from trotter.preflight import inspect
@@ -19,11 +22,11 @@ MM = 72 / 25.4
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
     out = tmp_path_factory.mktemp("variants")
-    config = load_config(SAMPLE)
+    config = load_config(PROJECT, SAMPLE)
     paths = {}
     for variant in ("print", "screen"):
-        paths[variant] = build_publication(config, variant, out=out / variant / "s.pdf").output
-    again = build_publication(config, "print", out=out / "again" / "s.pdf").output
+        paths[variant] = build_publication(PROJECT, config, variant, out=out / variant / "s.pdf").output
+    again = build_publication(PROJECT, config, "print", out=out / "again" / "s.pdf").output
     return config, paths, again
 
 
@@ -119,7 +122,6 @@ def image_folder():
     import shutil
     import tempfile
 
-    from trotter import ROOT
 
     folder = Path(tempfile.mkdtemp(prefix="tmp-image-", dir=ROOT / "tests"))
     yield folder
@@ -127,8 +129,8 @@ def image_folder():
 
 
 def test_raster_image_becomes_cmyk_in_print(image_folder, tmp_path):
-    config = load_config(_publication_with_image(image_folder, (1600, 1000)))
-    out = build_publication(config, "print", out=tmp_path / "foto.pdf").output
+    config = load_config(PROJECT, _publication_with_image(image_folder, (1600, 1000)))
+    out = build_publication(PROJECT, config, "print", out=tmp_path / "foto.pdf").output
     images = [x.get_object() for page in PdfReader(out).pages
               for x in (page["/Resources"].get("/XObject") or {}).values()
               if x.get_object().get("/Subtype") == "/Image"]
@@ -138,9 +140,9 @@ def test_raster_image_becomes_cmyk_in_print(image_folder, tmp_path):
 def test_low_resolution_image_is_reported(image_folder, tmp_path):
     from trotter.errors import BuildError
 
-    config = load_config(_publication_with_image(image_folder, (60, 40)))
+    config = load_config(PROJECT, _publication_with_image(image_folder, (60, 40)))
     with pytest.raises(BuildError, match=r"image at \d+ ppi where placed \(at least 300\)"):
-        build_publication(config, "print", out=tmp_path / "foto.pdf")
+        build_publication(PROJECT, config, "print", out=tmp_path / "foto.pdf")
 
 
 # -- preflight: every colour space and every placement --------------------------------------
@@ -241,7 +243,7 @@ def test_svg_colours_converted_where_svg_has_colours():
            b'<rect fill="url(#facade)" stroke="#c0ffee" width="4" height="4"/>'
            b'<use xlink:href="#c0ffee"/><circle style="fill: #abc; opacity: 0.5" r="2"/>'
            b'<path fill="none" d="M0 0"/></svg>')
-    out = svg_to_cmyk(svg).decode()
+    out = svg_to_cmyk(PROJECT, svg).decode()
     assert 'fill="url(#facade)"' in out and 'href="#c0ffee"' in out     # references alone
     assert 'stroke="device-cmyk(' in out                                # a hex colour
     assert 'stop-color="device-cmyk(' in out                            # a named colour
@@ -253,8 +255,11 @@ def test_svg_colours_converted_where_svg_has_colours():
 def test_upper_case_svg_suffix_is_converted_too(tmp_path):
     from trotter.pdf import RestrictedFetcher
 
-    icon = tmp_path / "ICOON.SVG"
-    icon.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><rect fill="#ff0000"/></svg>')
-    fetched = RestrictedFetcher(allowed_roots=[tmp_path], cmyk_svg=True).fetch(icon.as_uri())
-    body = fetched.read()
+    folder = Path(tempfile.mkdtemp(prefix="tmp-icon-", dir=ROOT / "tests"))
+    try:
+        icon = folder / "ICOON.SVG"
+        icon.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><rect fill="#ff0000"/></svg>')
+        body = RestrictedFetcher(PROJECT, cmyk_svg=True).fetch(icon.as_uri()).read()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     assert b"device-cmyk" in body and b"#ff0000" not in body

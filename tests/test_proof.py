@@ -4,7 +4,9 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
+from conftest import PROJECT
 from trotter import proof
+from trotter.project import Project
 from trotter.proof import (BACKGROUND, TRIM_LINE, mark_page, page_side, proof_sheets,
                            render_page, spreads)
 from visual.pdfs import make_pdf, page
@@ -86,14 +88,14 @@ def test_all_spreads_on_one_sheet_by_default(five_pages, tmp_path):
 
 
 def test_run_reports_a_missing_pdf(tmp_path, capsys):
-    assert proof.run([("nothing", "book")], pdf_dir=tmp_path, out_dir=tmp_path,
+    assert proof.run(PROJECT, [("nothing", "book")], pdf_dir=tmp_path, out_dir=tmp_path,
                      build=False) == 1
     assert "nothing.pdf not found" in capsys.readouterr().err
 
 
 def test_run_writes_sheets(five_pages, tmp_path, capsys):
     out = tmp_path / "proofs"
-    assert proof.run([("mini", "card")], pdf_dir=five_pages.parent, out_dir=out,
+    assert proof.run(PROJECT, [("mini", "card")], pdf_dir=five_pages.parent, out_dir=out,
                      build=False) == 0
     assert (out / "mini-01.png").is_file()
     assert "mini: 1 proof sheet ->" in capsys.readouterr().out
@@ -106,9 +108,9 @@ def test_sheets_outside_dist_do_not_need_the_lock(five_pages, tmp_path, capsys):
 
     root = tmp_path / "checkout"
     (root / "dist").mkdir(parents=True)
-    with build_lock("build", root / "dist"):
-        assert proof.run([("mini", "card")], pdf_dir=five_pages.parent,
-                         out_dir=tmp_path / "elders", build=False, root=root) == 0
-        assert proof.run([("mini", "card")], pdf_dir=five_pages.parent,
-                         out_dir=root / "dist" / "proofs", build=False, root=root) == 1
+    with build_lock(root / "dist", "build"):
+        assert proof.run(Project(root), [("mini", "card")], pdf_dir=five_pages.parent,
+                         out_dir=tmp_path / "elders", build=False) == 0
+        assert proof.run(Project(root), [("mini", "card")], pdf_dir=five_pages.parent,
+                         out_dir=root / "dist" / "proofs", build=False) == 1
     assert "another build is running" in capsys.readouterr().err

@@ -6,22 +6,22 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.preflight import pdf_fonts
 from trotter.sources import discover, load_config
 
 MM = 72 / 25.4
-CONFIGS = {c.id: c for c in (load_config(p) for p in discover())}
+CONFIGS = {c.id: c for c in (load_config(PROJECT, p) for p in discover(ROOT))}
 
 
 def build_all(ids, out: Path, cache: bool = True) -> dict:
     """Build publications concurrently (as `build.py build` does) into `out`."""
     from trotter.runner import Task, catalog, run_tasks
 
-    entries = [e for e in catalog() if e.id in ids]
+    entries = [e for e in catalog(PROJECT) if e.id in ids]
     tasks = [Task(e, "print", out=out / f"{e.id}.pdf", cache=cache) for e in entries]
     results = {}
-    for task, (status, value) in run_tasks(tasks, jobs=2):
+    for task, (status, value) in run_tasks(PROJECT, tasks, jobs=2):
         assert status == "done", value
         results[task.entry.id] = value
     return results

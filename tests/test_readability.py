@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.errors import BuildError
 from trotter.readability import flesch_douma, measure, split_sentences, syllables, words
 from trotter.sources import load_config
@@ -49,7 +49,7 @@ def pub():
 
 
 def report_of(folder):
-    return measure(load_config(folder / "publication.yml"))
+    return measure(load_config(PROJECT, folder / "publication.yml"))
 
 
 # -- sentences, words, syllables ----------------------------------------------------------------
@@ -209,7 +209,7 @@ def test_a_missing_include_is_reported_with_its_line(pub):
 def test_a_broken_level_names_the_line_in_publication_yml(pub, value, message):
     folder = pub(level=f"readability: {value}\n")
     with pytest.raises(BuildError) as info:
-        load_config(folder / "publication.yml")
+        load_config(PROJECT, folder / "publication.yml")
     assert info.value.line == 8, str(info.value)
     assert message in info.value.message
     assert str(info.value).startswith(f"{folder.relative_to(ROOT)}/publication.yml:8: ")

@@ -23,7 +23,8 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from trotter import ROOT, finishing, release as release_module
+from conftest import PROJECT, ROOT
+from trotter import finishing, release as release_module
 from trotter.errors import BuildError
 from trotter.preflight import Report
 from trotter.release import (EDITIONS, MANIFEST, PART, SUMS, base_name, editions, file_name,
@@ -32,7 +33,7 @@ from trotter.sources import discover, load_config
 
 VERSION = "9.8.7"
 SUBSET = ("brochure", "card")      # both impositions; xref table and stream
-CONFIGS = {c.id: c for c in (load_config(p) for p in discover())}
+CONFIGS = {c.id: c for c in (load_config(PROJECT, p) for p in discover(ROOT))}
 WORKFLOWS = ROOT / ".github" / "workflows"
 BUILD = str(ROOT / "build.py")
 
@@ -44,12 +45,14 @@ def quiet(message):
 @pytest.fixture(scope="session")
 def full(tmp_path_factory):
     # the tests run in a working copy that may have uncommitted changes
-    return release(VERSION, out=tmp_path_factory.mktemp("release") / VERSION, echo=quiet,
+    return release(PROJECT, VERSION, out=tmp_path_factory.mktemp("release") / VERSION, echo=quiet,
                    allow_dirty=True)
 
 
-RELEASE_SUBSET = ("import sys; from trotter.release import release; "
-                  "release(sys.argv[1], out=sys.argv[2], ids=sys.argv[3].split(','), "
+RELEASE_SUBSET = ("import sys; from trotter.project import Project; "
+                  "from trotter.release import release; "
+                  "release(Project.of_checkout(), sys.argv[1], out=sys.argv[2], "
+                  "ids=sys.argv[3].split(','), "
                   "echo=lambda m: None)")
 
 
@@ -203,7 +206,7 @@ def planted_problem(data, config, variant):
 def test_failing_preflight_releases_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(release_module, "inspect", planted_problem)
     with pytest.raises(BuildError) as failure:
-        release(VERSION, out=tmp_path / VERSION, ids=("card",), echo=quiet, allow_dirty=True)
+        release(PROJECT, VERSION, out=tmp_path / VERSION, ids=("card",), echo=quiet, allow_dirty=True)
     message = str(failure.value)
     assert "nothing was released" in message and "planted problem" in message
     assert f"top10-kaart-{VERSION}-print.pdf" in message
@@ -216,7 +219,7 @@ def test_failing_release_keeps_the_previous_one(tmp_path, monkeypatch):
     (old / MANIFEST).write_text("{}\n", encoding="utf-8")
     monkeypatch.setattr(release_module, "inspect", planted_problem)
     with pytest.raises(BuildError):
-        release(VERSION, out=old, force=True, ids=("card",), echo=quiet, allow_dirty=True)
+        release(PROJECT, VERSION, out=old, force=True, ids=("card",), echo=quiet, allow_dirty=True)
     assert [p.name for p in tmp_path.iterdir()] == [VERSION]
     assert [p.name for p in old.iterdir()] == [MANIFEST]
 
@@ -226,7 +229,7 @@ def test_force_replaces_a_release(tmp_path):
     old.mkdir()
     (old / MANIFEST).write_text("{}\n", encoding="utf-8")
     (old / "stale.pdf").write_bytes(b"%PDF-1.7 old")
-    done = release(VERSION, out=old, force=True, ids=("card",), echo=quiet, allow_dirty=True)
+    done = release(PROJECT, VERSION, out=old, force=True, ids=("card",), echo=quiet, allow_dirty=True)
     names = sorted(p.name for p in done.folder.iterdir())
     assert names == sorted([MANIFEST, SUMS, f"top10-kaart-{VERSION}-print.pdf",
                             f"top10-kaart-{VERSION}-screen.pdf",
@@ -241,7 +244,7 @@ def test_an_existing_release_needs_force(tmp_path):
     (tmp_path / VERSION).mkdir()
     (tmp_path / VERSION / MANIFEST).write_text("{}\n", encoding="utf-8")
     with pytest.raises(BuildError, match="release folder already exists: use --force"):
-        release(VERSION, out=tmp_path / VERSION, echo=quiet)
+        release(PROJECT, VERSION, out=tmp_path / VERSION, echo=quiet)
 
 
 @pytest.mark.parametrize("folder", ["other", "repository"])
@@ -251,29 +254,29 @@ def test_force_replaces_only_a_release_folder(tmp_path, folder):
         target.mkdir()
         (target / "important.txt").write_text("keep me", encoding="utf-8")
     with pytest.raises(BuildError):
-        release(VERSION, out=target, force=True, echo=quiet)
+        release(PROJECT, VERSION, out=target, force=True, echo=quiet)
     assert ROOT.is_dir() and (folder == "repository" or (target / "important.txt").exists())
 
 
 @pytest.mark.parametrize("version", ["1.2", "v1.2.3", "01.2.3", "1.2.3-rc1", "1.2.3.4", ""])
 def test_version_must_be_x_y_z(tmp_path, version):
     with pytest.raises(BuildError, match="is not X.Y.Z"):
-        release(version, out=tmp_path / "r", echo=quiet)
+        release(PROJECT, version, out=tmp_path / "r", echo=quiet)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_publication_is_refused(tmp_path):
     with pytest.raises(BuildError, match="unknown publication nope"):
-        release(VERSION, out=tmp_path / "r", ids=("nope",), echo=quiet, allow_dirty=True)
+        release(PROJECT, VERSION, out=tmp_path / "r", ids=("nope",), echo=quiet, allow_dirty=True)
 
 
 def test_uncommitted_changes_are_refused_unless_allowed(tmp_path, monkeypatch):
     monkeypatch.setattr(release_module, "_dirty", lambda: ["book/voorwerk/voorwoord.md"])
     with pytest.raises(BuildError, match="uncommitted changes .*book/voorwerk/voorwoord.md"):
-        release(VERSION, out=tmp_path / "r", ids=("card",), echo=quiet)
+        release(PROJECT, VERSION, out=tmp_path / "r", ids=("card",), echo=quiet)
     assert list(tmp_path.iterdir()) == []
     said = []
-    done = release(VERSION, out=tmp_path / "r", ids=("card",), echo=said.append,
+    done = release(PROJECT, VERSION, out=tmp_path / "r", ids=("card",), echo=said.append,
                    allow_dirty=True)
     assert json.loads((done.folder / MANIFEST).read_text())["dirty"] is True
     assert "uncommitted changes" in said[-1]
@@ -282,7 +285,7 @@ def test_uncommitted_changes_are_refused_unless_allowed(tmp_path, monkeypatch):
 def test_release_command_takes_the_build_lock(tmp_path):
     from trotter.runner import build_lock
 
-    with build_lock("test"):
+    with build_lock(PROJECT.dist, "test"):
         run = subprocess.run([sys.executable, str(ROOT / "build.py"), "release", "--version",
                               VERSION, "--out", str(tmp_path / "r"), "--allow-dirty"],
                              capture_output=True, text=True, cwd=ROOT)
@@ -344,8 +347,7 @@ def test_a_part_lists_its_files_and_what_shaped_them(full, parts):
     assert shaped == shaped_by()
     for package in ("weasyprint", "pypdf", "fonttools", "pillow", "fontpkg-literata", "python"):
         assert shaped["packages"][package] not in ("", "absent"), package
-    from trotter.icc import profile_path
-    assert shaped["profile_sha256"] == hashlib.sha256(profile_path().read_bytes()).hexdigest()
+    assert shaped["profile_sha256"] == hashlib.sha256(PROJECT.profile.read_bytes()).hexdigest()
 
 
 def test_the_editions_of_a_publication_come_from_one_list(full):
@@ -401,7 +403,7 @@ def test_a_disagreeing_part_is_refused_and_named(parts, tmp_path, case):
     change(bad)
     folders = [bad if f.name == "card" else f for f in parts]
     with pytest.raises(BuildError) as refused:
-        gather(VERSION, folders, out=tmp_path / "r", echo=quiet, allow_dirty=True)
+        gather(PROJECT, VERSION, folders, out=tmp_path / "r", echo=quiet, allow_dirty=True)
     assert message in refused.value.message
     assert refused.value.path == bad
     assert not (tmp_path / "r").exists()
@@ -411,11 +413,11 @@ def test_a_publication_twice_or_missing_is_refused(parts, tmp_path):
     again = tmp_path / "card-again"
     shutil.copytree(next(f for f in parts if f.name == "card"), again)
     with pytest.raises(BuildError, match="card is also in") as twice:
-        gather(VERSION, [*parts, again], out=tmp_path / "r", echo=quiet, allow_dirty=True)
+        gather(PROJECT, VERSION, [*parts, again], out=tmp_path / "r", echo=quiet, allow_dirty=True)
     assert twice.value.path == again
     without_book = [f for f in parts if f.name != "book"]
     with pytest.raises(BuildError, match="incomplete release: book in no part"):
-        gather(VERSION, without_book, out=tmp_path / "r", echo=quiet, allow_dirty=True)
+        gather(PROJECT, VERSION, without_book, out=tmp_path / "r", echo=quiet, allow_dirty=True)
     assert not (tmp_path / "r").exists()
 
 
@@ -540,9 +542,9 @@ def test_workflows_pass_actionlint():
 
 def test_a_tree_git_cannot_read_is_never_clean(monkeypatch, tmp_path):
     monkeypatch.setattr(release_module, "ROOT", tmp_path)          # not a git checkout
-    dirty = release_module._dirty()
+    dirty = release_module._dirty(PROJECT)
     assert dirty and dirty[0].startswith("(git status failed")
     with pytest.raises(BuildError, match="uncommitted changes"):
-        release_module._refuse_dirty(allow_dirty=False)
+        release_module._refuse_dirty(PROJECT, allow_dirty=False)
     monkeypatch.setenv("PATH", str(tmp_path))                       # no git at all
-    assert release_module._dirty()[0].startswith("(git could not be asked")
+    assert release_module._dirty(PROJECT)[0].startswith("(git could not be asked")

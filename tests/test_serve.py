@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 
 SAMPLE = Path(__file__).parent / "sample"
 CHROMIUM = shutil.which("chromium")

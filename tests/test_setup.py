@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 
 SCRIPT = ROOT / ".ci" / "python-env"
 

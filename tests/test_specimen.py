@@ -7,7 +7,7 @@ import sys
 
 from pypdf import PdfReader
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.markup import BOXES
 from trotter.tokens import colours
 
@@ -48,13 +48,13 @@ def test_specimen_cahiers_means_each_cahier_with_its_own_stylesheet(monkeypatch)
 
     asked = []
 
-    def run_builds(entries, *args, **kwargs):
+    def run_builds(project, entries, *args, **kwargs):
         asked.extend(entries)
         return runner.Outcome()
 
     monkeypatch.setattr(runner, "run_builds", run_builds)
     result = CliRunner().invoke(cli.main, ["specimen", "cahiers"])
     assert result.exit_code == 0, result.output
-    cahiers = [e.id for e in runner.select(runner.catalog(), ["cahiers"])]
+    cahiers = [e.id for e in runner.select(runner.catalog(PROJECT), ["cahiers"])]
     assert [e.id for e in asked] == [f"specimen-{i}" for i in cahiers] and len(cahiers) >= 4
     assert {e.stylesheet for e in asked} == {"cahier.css"}

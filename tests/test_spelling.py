@@ -2,6 +2,7 @@
 
 import pytest
 
+from conftest import ROOT
 from trotter import spelling
 
 pytestmark = pytest.mark.skipif(not spelling.available(),
@@ -9,13 +10,13 @@ pytestmark = pytest.mark.skipif(not spelling.available(),
 
 
 def test_no_unknown_words():
-    assert spelling.unknown() == []
+    assert spelling.unknown(ROOT) == []
 
 
 def test_an_unknown_word_is_found_where_it_stands(tmp_path):
     text = tmp_path / "a.md"
     text.write_text("---\nintro: Een inleiding.\n---\n# Titel {#t}\n\nEen zin met kwispeldoodle.\n")
-    assert spelling.findings([text]) == [(text, 6, "kwispeldoodle")]
+    assert spelling.findings([text], ROOT) == [(text, 6, "kwispeldoodle")]
 
 
 def test_a_file_that_is_not_utf8_is_left_to_the_model(tmp_path):
@@ -26,4 +27,4 @@ def test_a_file_that_is_not_utf8_is_left_to_the_model(tmp_path):
     marked = tmp_path / "bom.md"
     marked.write_bytes("\ufeff---\nintro: Een inleiding.\n---\n# T {#t}\n\nEen kwispeldoodle.\n"
                        .encode("utf-8"))
-    assert spelling.findings([broken, marked]) == [(marked, 6, "kwispeldoodle")]
+    assert spelling.findings([broken, marked], ROOT) == [(marked, 6, "kwispeldoodle")]

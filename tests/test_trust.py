@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.errors import BuildError
 from trotter.model import build_document
 from trotter.policy import refusal
+from trotter.project import Project
 from trotter.sources import load_config
 
 from test_errors import GOOD_YML, error_of, pub  # noqa: F401  (the fixture)
@@ -26,14 +27,14 @@ from test_errors import GOOD_YML, error_of, pub  # noqa: F401  (the fixture)
     ("../outside.md", "outside the repository"),
 ])
 def test_the_read_policy_refuses(name, reason):
-    assert reason in refusal(ROOT / name)
+    assert reason in refusal(ROOT / name, ROOT)
 
 
 def test_the_read_policy_lets_the_project_files_and_its_own_fonts_be_read():
-    assert refusal(ROOT / "book" / "publication.yml") is None
-    assert refusal(ROOT / "styles" / "book.css") is None
+    assert refusal(ROOT / "book" / "publication.yml", ROOT) is None
+    assert refusal(ROOT / "styles" / "book.css", ROOT) is None
     font = ROOT / ".cache" / "fonts" / "x.ttf"
-    assert refusal(font) is not None and refusal(font, allowed_files=[font]) is None
+    assert refusal(font, ROOT) is not None and refusal(font, ROOT, allowed_files=[font]) is None
 
 
 def test_a_chapter_cannot_include_the_git_configuration(pub):
@@ -60,13 +61,13 @@ def test_images_colophons_and_sources_in_hidden_places_are_refused(pub):
     folder = pub(yml, **{"a.md": "# Titel\n\n![Kaart](.beelden/kaart.svg)\n",
                          ".beelden/kaart.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>"})
     with pytest.raises(BuildError) as info:
-        build_document(load_config(folder / "publication.yml"))
+        build_document(load_config(PROJECT, folder / "publication.yml"))
     text = str(info.value)
     assert "a.md:3: image `.beelden/kaart.svg` may not be read: in a hidden folder" in text
     assert "publication.yml:10: `colophon` file" in text
     (folder / "publication.yml").write_text(GOOD_YML.replace("a.md", "../../dist/x.md"))
     with pytest.raises(BuildError) as info:
-        load_config(folder / "publication.yml")
+        load_config(PROJECT, folder / "publication.yml")
     assert info.value.line == 9 and "dist/" in info.value.message
 
 
@@ -81,7 +82,7 @@ def test_a_stylesheet_loading_from_outside_is_named_with_its_line():
             html = f'<html><head><link rel="stylesheet" href="{folder.as_uri()}/{name}">' \
                    '</head><body><p>x</p></body></html>'
             with pytest.raises(BuildError) as info:
-                render(html, ROOT / "book" / "publication.yml")
+                render(html, str(ROOT), ROOT / "book" / "publication.yml")
             assert (info.value.path, info.value.line) == (folder / name, line), str(info.value)
             assert "refused to load" in info.value.message
     finally:
@@ -104,10 +105,13 @@ sources:
 
 
 def test_two_publications_with_one_id_or_number_are_both_errors_naming_each_other():
+    """A project of its own (its templates and styles): the catalog of that project."""
     from trotter.runner import catalog, select
 
-    root = Path(tempfile.mkdtemp(prefix="tmp-root-", dir=ROOT / "tests"))
+    root = Path(tempfile.mkdtemp(prefix="tmp-root-"))
     try:
+        for name in ("templates", "styles"):
+            shutil.copytree(ROOT / name, root / name)
         for folder, pid, n in (("01-een", "cahier-01", 1), ("02-kopie", "cahier-01", 2),
                                ("03-drie", "cahier-03", 3), ("04-vier", "cahier-04", 3),
                                ("05-vijf", "cahier-05", 5)):
@@ -115,12 +119,12 @@ def test_two_publications_with_one_id_or_number_are_both_errors_naming_each_othe
             (root / "cahiers" / folder / "publication.yml").write_text(
                 CAHIER_YML.format(id=pid, n=n))
             (root / "cahiers" / folder / "a.md").write_text("# Titel\n\nTekst.\n")
-        entries = catalog(root)
+        entries = catalog(Project(root))
         errors = {e.path.parent.name: str(e.error) for e in entries if e.error}
         assert sorted(errors) == ["01-een", "02-kopie", "03-drie", "04-vier"]
         assert errors["01-een"].endswith("01-een/publication.yml:1: publication id `cahier-01` "
-                                         f"is also used by {root.relative_to(ROOT)}/cahiers/"
-                                         "02-kopie/publication.yml: give each publication its own")
+                                         "is also used by cahiers/02-kopie/publication.yml: "
+                                         "give each publication its own")
         assert "02-kopie/publication.yml:1: publication id `cahier-01`" in errors["02-kopie"]
         assert "03-drie/publication.yml:9: number 3 of the series `Proefreeks` is also used " \
                "by" in errors["03-drie"] and "04-vier/publication.yml" in errors["03-drie"]
@@ -146,7 +150,7 @@ def test_two_publications_with_one_id_or_number_are_both_errors_naming_each_othe
 def test_publication_yml_is_validated_whole_with_its_line(pub, change, line, words):
     folder = pub(GOOD_YML.replace(*change))
     with pytest.raises(BuildError) as info:
-        load_config(folder / "publication.yml")
+        load_config(PROJECT, folder / "publication.yml")
     assert info.value.line == line and words in info.value.message, str(info.value)
 
 
@@ -154,7 +158,7 @@ def test_a_unit_that_takes_too_long_is_stopped_and_named_and_the_pool_goes_on():
     from trotter.finishing import pdf_settings
     from trotter.workers import Pool
 
-    settings = {k: v for k, v in pdf_settings("screen").items() if k != "variant"}
+    settings = {k: v for k, v in pdf_settings(PROJECT, "screen").items() if k != "variant"}
     endless = "<html><body>" + "<p>Een lange alinea om te zetten.</p>" * 60000 + "</body></html>"
     short = '<html lang="nl"><head><title>Kort</title></head><body><p>Kort.</p></body></html>'
     with Pool(1, timeout=3) as pool:
@@ -187,7 +191,7 @@ def test_a_failed_publication_cancels_its_waiting_units(monkeypatch):
 
     layout = pipeline._Layout.__new__(pipeline._Layout)
     layout.pool, layout.queued, layout.memory = FakePool(), [], None
-    layout.config = load_config(ROOT / "tests" / "sample" / "publication.yml")
+    layout.config = load_config(PROJECT, ROOT / "tests" / "sample" / "publication.yml")
     layout.settings, layout.render_settings, layout.priority = {"variant": "print"}, {}, 0
     layout.cache = type("NoCache", (), {"get": lambda s, k: None, "put": lambda s, k, v: None,
                                         "hint": lambda s: {}})()
@@ -213,7 +217,7 @@ import trotter.html
 from trotter import deps
 path = pathlib.Path(trotter.html.__file__)
 path.write_text(path.read_text() + "# saved during the build\\n")
-rows = {row[0]: row[3] for row in deps.code_rows()}
+rows = {row[0]: row[3] for row in deps.code_rows(pathlib.Path.cwd())}
 print(json.dumps([rows["trotter/html.py"], hashlib.sha256(path.read_bytes()).hexdigest()]))
 """
 

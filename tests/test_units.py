@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from trotter import ROOT
+from conftest import PROJECT, ROOT
 from trotter.pipeline import build_publication
 from trotter.workers import Pool
 
@@ -46,9 +46,9 @@ def test_units_merged_equal_the_whole_document(publication, tmp_path):
     """Whole, then every unit laid out again (`force`), from the page map a build of these
     sources left (or, without one, found unit by unit)."""
     with Pool(2) as pool:
-        whole = build_publication(publication, "print", out=tmp_path / "whole.pdf", pool=pool,
+        whole = build_publication(PROJECT, publication, "print", out=tmp_path / "whole.pdf", pool=pool,
                                   cache=False, whole=True)
-        units = build_publication(publication, "print", out=tmp_path / "units.pdf", pool=pool,
+        units = build_publication(PROJECT, publication, "print", out=tmp_path / "units.pdf", pool=pool,
                                   force=True, seed=False)
     assert units.units > 2 and units.rendered >= units.units      # really laid out apart
     a, b = PdfReader(whole.output), PdfReader(units.output)
@@ -58,7 +58,7 @@ def test_units_merged_equal_the_whole_document(publication, tmp_path):
 
 
 def test_footnotes_are_numbered_per_chapter_in_units(tmp_path):
-    out = build_publication(SAMPLE, "print", out=tmp_path / "s.pdf", cache=False,
+    out = build_publication(PROJECT, SAMPLE, "print", out=tmp_path / "s.pdf", cache=False,
                             seed=False).output
     text = "\n".join(p.extract_text() for p in PdfReader(out).pages)
     assert "1. Een voetnoot in een tweede hoofdstuk begint weer bij 1." in text

@@ -8,6 +8,9 @@ build, top to bottom.
 The build code is an input of what it builds, recorded as it ran: every `trotter` module is
 hashed when it is imported (`IMPORTED`), so a module saved during a build is never recorded as
 the code that ran.
+
+No module keeps a project root of its own: the CLI makes a `project.Project` and passes it
+down (`PublicationConfig.project` carries it to the stages).
 """
 
 import hashlib
@@ -16,7 +19,8 @@ import sys
 from importlib.machinery import PathFinder, SourceFileLoader
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+#: the folder of the build code (not the project: that is `project.Project`, passed down)
+CODE = Path(__file__).resolve().parent
 
 #: source path -> (size, mtime_ns, sha256) of each `trotter` module when it was imported
 IMPORTED: dict[str, tuple[int, int, str]] = {}

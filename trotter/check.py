@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ROOT
-from .errors import BuildError, BuildErrors
+from .errors import BuildError, BuildErrors, display_path as _shown
 
 
 @dataclass(frozen=True)
@@ -34,21 +33,14 @@ class Problem:
         return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
-def _shown(path) -> str:
-    path = Path(path)
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def from_error(error: BuildError) -> list[Problem]:
     errors = error.errors if isinstance(error, BuildErrors) else [error]
     return [Problem(_shown(e.path) if e.path else "", e.line, e.message) for e in errors]
 
 
-def check(entries, spelling: bool = True, styles: bool = True) -> list[Problem]:
-    """Every mistake in the sources of `entries` (runner.Entry), sorted by place."""
+def check(project, entries, spelling: bool = True, styles: bool = True) -> list[Problem]:
+    """Every mistake in the sources of `entries` (runner.Entry of `project`), sorted by
+    place."""
     from .deps import recording
     from .model import build_document
     from .sources import load_config
@@ -65,15 +57,16 @@ def check(entries, spelling: bool = True, styles: bool = True) -> list[Problem]:
     background = ThreadPoolExecutor(max_workers=1)
     if spell:       # hunspell runs beside the model on the Markdown in the folders named
         folders = {e.path.parent for e in entries}
-        early = [p for p in hunspell.sources() if any(p.is_relative_to(f) for f in folders)]
-        spelled = background.submit(hunspell.findings, early)
+        early = [p for p in hunspell.sources(project.root)
+                 if any(p.is_relative_to(f) for f in folders)]
+        spelled = background.submit(hunspell.findings, early, project.root)
     for entry in entries:
         if entry.error is not None:
             problems += from_error(entry.error)
             continue
-        with recording() as read:                  # the Markdown files it really reads
+        with recording(project.root) as read:      # the Markdown files it really reads
             try:
-                config = entry.config or load_config(entry.path)
+                config = entry.config or load_config(project, entry.path)
                 stylesheets.add(config.stylesheet)
                 build_document(config)
                 problems += _readability(config)
@@ -83,13 +76,15 @@ def check(entries, spelling: bool = True, styles: bool = True) -> list[Problem]:
     if styles:
         from .stylecheck import check_stylesheets
 
-        problems += check_stylesheets(sorted(stylesheets))
+        problems += check_stylesheets(project, sorted(stylesheets))
     if spell:
         found = [f for f in spelled.result() if f[0] in markdown]
-        found += hunspell.findings(sorted(markdown - set(early)))   # included from elsewhere
+        found += hunspell.findings(sorted(markdown - set(early)),   # included from elsewhere
+                                   project.root)
         for path, line, word in found:
             problems.append(Problem(_shown(path), line, f"spelling: unknown word `{word}` "
-                                    f"(right? add it to {_shown(hunspell.WORDLIST)})"))
+                                    f"(right? add it to "
+                                    f"{_shown(hunspell.wordlist(project.root))})"))
     background.shutdown()
     return sorted(set(problems), key=lambda p: (p.path, p.line or 0, p.column or 0, p.message))
 

@@ -4,6 +4,9 @@ Exit codes: 0 success, 1 a build error (a mistake in the sources), 2 usage error
 3 an unexpected internal error (traceback in dist/build.log), 4 the machine refused (a full
 disk, permission denied, a read-only folder: the message names the path), 130 interrupted.
 One error policy for every command: `Policy.invoke`.
+
+The CLI makes the one `Project` (the checkout build.py lies in, or `--project DIR`) and every
+command passes it down; commands that write dist/ hold its lock (`_writing`).
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from . import ROOT
 from .errors import BuildError, EnvironmentFault
-from .pipeline import DIST, output_path
-from .runner import LOG
+from .pipeline import output_path
+from .project import Project, Settings
+from .runner import log_path
 from .sources import load_config
 from .variants import DEFAULT, NAMES, PDF_NAMES, VARIANTS
 
@@ -30,12 +34,27 @@ ANY_VARIANT = click.option("--variant", type=click.Choice(NAMES), default=DEFAUL
                                f"{v}: {VARIANTS[v].note}" for v in NAMES) + ".")
 
 
+def _project() -> Project:
+    """The project of this command (made by `main`)."""
+    return click.get_current_context().find_object(Project)
+
+
+@contextmanager
+def _writing(what: str):
+    """What every command that writes dist/ does: SIGTERM ends it as Ctrl-C does, and it
+    holds the project's lock (a second command is told, nothing is corrupted)."""
+    from .runner import build_lock, interrupt_on_terminate
+
+    with interrupt_on_terminate(), build_lock(_project().dist, what):
+        yield
+
+
 def _entries(ids: tuple[str, ...]):
     """The publications named (all when none): a broken publication.yml is an entry with
     its error, so the others still build."""
-    from .runner import catalog, select
+    from .runner import select
 
-    entries = catalog()
+    entries = _project().catalog()
     try:
         return select(entries, ids)
     except KeyError as exc:
@@ -49,7 +68,7 @@ def _configs(ids: tuple[str, ...]):
     for entry in _entries(ids):
         if entry.error is not None:
             raise entry.error
-        configs.append(entry.config or load_config(entry.path))
+        configs.append(entry.config or load_config(_project(), entry.path))
     return configs
 
 
@@ -64,8 +83,8 @@ def run() -> None:
 class Policy(click.Group):
     """The one error policy of every command: a mistake in the sources or a held lock is its
     message and exit 1, what the machine refuses is one line with the path and exit 4,
-    Ctrl-C or SIGTERM exit 130 (nothing unfinished was written); anything else is internal
-    (`run`)."""
+    Ctrl-C or SIGTERM exit 130 (nothing unfinished was written); anything else is internal:
+    one line, exit 3, the traceback in the project's dist/build.log."""
 
     def invoke(self, ctx):
         from .runner import Locked
@@ -78,28 +97,47 @@ class Policy(click.Group):
         except OSError as exc:
             fault = EnvironmentFault.from_os_error(exc)
             if fault is None:
-                raise
+                _fail_internal(exc, ctx.find_object(Project))
             click.echo(str(fault), err=True)
             sys.exit(fault.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: nothing unfinished was written", err=True)
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the internal error, one line
+            _fail_internal(exc, ctx.find_object(Project))
 
 
-def _fail_internal(exc: BaseException) -> None:
+def _fail_internal(exc: BaseException, project: Project | None = None) -> None:
+    log = log_path(project or Project.of_checkout())
+    shown = (project or Project.of_checkout()).shown(log)
     try:
-        LOG.parent.mkdir(parents=True, exist_ok=True)
-        LOG.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-        where = f"traceback in {LOG.relative_to(ROOT)}"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"traceback in {shown}"
     except OSError as err:
-        where = f"no traceback: {LOG.relative_to(ROOT)} cannot be written: {err.strerror}"
+        where = f"no traceback: {shown} cannot be written: {err.strerror}"
     click.echo(f"internal error: {exc.__class__.__name__}: {exc} ({where})", err=True)
     sys.exit(3)
 
 
+def _project_folder(ctx, param, value):
+    folder = Path(value).resolve() if value else None
+    if folder is not None and not folder.is_dir():
+        raise click.BadParameter(f"{value} is not a folder")
+    return folder
+
+
 @click.group(cls=Policy, context_settings={"help_option_names": ["-h", "--help"]})
-def main():
+@click.option("--project", "folder", metavar="DIR", default=None, callback=_project_folder,
+              expose_value=True, is_eager=True,
+              help="The project to build (default: the checkout build.py lies in).")
+@click.pass_context
+def main(ctx, folder):
     """Build the Talenten Trotter publications from their Markdown sources."""
+    settings = Settings.from_environment()
+    ctx.obj = Project(folder, settings) if folder else Project.of_checkout(settings)
 
 
 @main.command()
@@ -119,25 +157,26 @@ def build(ids, variant, force, jobs, verbose, strict):
     publications whose recorded inputs changed are rebuilt, and within a publication only
     the chapters (render units) that changed or moved.
     """
-    from .runner import build_lock, interrupt_on_terminate, plan, run_builds, write_log
+    from .runner import plan, run_builds, write_log
 
+    project = _project()
     entries = _entries(ids)
     edition = VARIANTS[variant]
     for entry in [e for e in entries if e.error is None and not edition.makes(e.kind)]:
         click.echo(f"{entry.id}: skipped, a {entry.kind} has no {variant} edition")
     entries = [e for e in entries if e.error is not None or edition.makes(e.kind)]
-    planned = plan(entries, variant, force)
+    planned = plan(project, entries, variant, force)
     if (strict or planned[1]) and _stylesheet_problems(entries, strict):
         sys.exit(1)
-    with interrupt_on_terminate(), build_lock("build"):
-        outcome = run_builds(entries, variant, jobs=jobs, force=force, echo=click.echo,
-                             echo_err=lambda m: click.echo(m, err=True), verbose=verbose,
-                             planned=planned)
+    with _writing("build"):
+        outcome = run_builds(project, entries, variant, jobs=jobs, force=force,
+                             echo=click.echo, echo_err=lambda m: click.echo(m, err=True),
+                             verbose=verbose, planned=planned)
     if outcome.internal:
-        write_log(outcome)
+        write_log(project, outcome)
         names = ", ".join(i for i, _ in outcome.internal)
         click.echo(f"internal error while building {names} "
-                   f"(traceback in {LOG.relative_to(ROOT)})", err=True)
+                   f"(traceback in {project.shown(log_path(project))})", err=True)
     if outcome.failed:
         click.echo(f"\n{len(outcome.failed)} of {len(entries)} publications failed:", err=True)
         for pub_id, error in outcome.failed:
@@ -157,7 +196,7 @@ def _stylesheet_problems(entries, strict: bool) -> bool:
     from .stylecheck import check_stylesheets
 
     names = sorted({_stylesheet_of(e) for e in entries} - {None})
-    problems = check_stylesheets(names)
+    problems = check_stylesheets(_project(), names)
     for problem in problems:
         click.echo(f"{'error' if strict else 'warning'}: {problem}", err=True)
     if problems and strict:
@@ -183,7 +222,7 @@ def check_(ids, no_spelling):
 
     started = time.perf_counter()
     entries = _entries(ids)
-    problems = check(entries, spelling=not no_spelling)
+    problems = check(_project(), entries, spelling=not no_spelling)
     for problem in problems:
         click.echo(str(problem))
     errors = [p for p in problems if not p.warning]
@@ -215,7 +254,7 @@ def readability(ids, strict):
         try:
             if entry.error is not None:
                 raise entry.error
-            report = measure(entry.config or load_config(entry.path))
+            report = measure(entry.config or load_config(_project(), entry.path))
         except BuildError as exc:
             click.echo(str(exc), err=True)
             failed += 1
@@ -240,18 +279,20 @@ def _count(n: int, noun: str) -> str:
 def specimen(ids, jobs):
     """Every component of the house style once, with the styles of each publication named
     (default: one of every kind), and the token sheet: dist/specimen/specimen-<id>.pdf."""
-    from .runner import build_lock, interrupt_on_terminate, run_builds, write_log
+    from .runner import run_builds, write_log
     from .specimen import entries as specimen_entries
 
+    project = _project()
     named = [e.id for e in _entries(ids)] if ids else None   # `cahiers` too; unknown: usage
-    with interrupt_on_terminate(), build_lock("specimen"):
-        built = specimen_entries(named)
+    with _writing("specimen"):
+        built = specimen_entries(project, named)
         _stylesheet_problems(built, strict=False)
-        outcome = run_builds(built, "print", jobs=jobs, echo=click.echo,
+        outcome = run_builds(project, built, "print", jobs=jobs, echo=click.echo,
                              echo_err=lambda m: click.echo(m, err=True))
     if outcome.internal:
-        write_log(outcome)
-        click.echo(f"internal error (traceback in {LOG.relative_to(ROOT)})", err=True)
+        write_log(project, outcome)
+        click.echo(f"internal error (traceback in {project.shown(log_path(project))})",
+                   err=True)
     sys.exit(_exit_code(outcome))
 
 
@@ -268,8 +309,8 @@ def new_cahier(name, title, subtitle):
     """Create cahiers/NN-NAME/ with the next number of the series."""
     from .scaffold import new_cahier as create
 
-    folder = create(name, title, subtitle)
-    shown = folder.relative_to(ROOT)
+    folder = create(_project(), name, title, subtitle)
+    shown = Path(_project().shown(folder))
     pub_id = f"cahier-{shown.name.split('-', 1)[0]}"
     click.echo(f"created {shown}/: publication.yml, cahier.md, formulier.md, colofon.md\n"
                f"next:\n"
@@ -293,7 +334,7 @@ def watch(ids, variant, jobs):
 
     try:
         with interrupt_on_terminate():
-            watch_loop(lambda: _entries(ids), variant, jobs=jobs, echo=click.echo,
+            watch_loop(_project(), lambda: _entries(ids), variant, jobs=jobs, echo=click.echo,
                        echo_err=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
@@ -307,12 +348,13 @@ def preflight(ids, variant):
     colour, output intent, images, total ink, annotations. Exit 1 when anything fails."""
     from .preflight import inspect, inspect_sheets
 
+    project = _project()
     configs = _configs(ids)
     failed = 0
     for config in configs:
-        path = output_path(config.id, variant)
+        path = output_path(project, config.id, variant)
         if not path.is_file():
-            click.echo(f"{config.id}: FAIL {path.relative_to(ROOT)} is missing: build it first")
+            click.echo(f"{config.id}: FAIL {project.shown(path)} is missing: build it first")
             failed += 1
             continue
         report = inspect(path.read_bytes(), config, variant)
@@ -320,7 +362,7 @@ def preflight(ids, variant):
         status = "FAIL" if report.problems else "ok"
         click.echo(f"{config.id}: {status}{stale} — {report.pages} pages, "
                    f"{len(report.fonts)} fonts, {report.images} images, "
-                   f"max ink {report.max_ink:.0f} %  [{path.relative_to(ROOT)}]")
+                   f"max ink {report.max_ink:.0f} %  [{project.shown(path)}]")
         for problem in report.problems:
             click.echo(f"    {problem}")
         for warning in report.warnings:
@@ -331,7 +373,7 @@ def preflight(ids, variant):
             sheet_report = inspect_sheets(sheets.read_bytes(), config)
             click.echo(f"{config.id}: {'FAIL' if sheet_report.problems else 'ok'} — "
                        f"{sheet_report.pages} sheets, max ink {sheet_report.max_ink:.0f} %  "
-                       f"[{sheets.relative_to(ROOT)}]")
+                       f"[{project.shown(sheets)}]")
             for line in sheet_report.problems + [f"warning: {w}" for w in sheet_report.warnings]:
                 click.echo(f"    {line}")
             failed += bool(sheet_report.problems)
@@ -347,7 +389,8 @@ def proof(ids, dpi, no_build):
     from .proof import run as run_proof
 
     configs = _configs(ids)
-    sys.exit(run_proof([(c.id, c.kind) for c in configs], dpi=dpi, build=not no_build))
+    sys.exit(run_proof(_project(), [(c.id, c.kind) for c in configs], dpi=dpi,
+                       build=not no_build))
 
 
 @main.command("diff")
@@ -367,7 +410,8 @@ def diff_(ids, against, no_build):
     except BuildError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    sys.exit(visual_diff.run([c.id for c in configs], against, build=not no_build))
+    sys.exit(visual_diff.run(_project(), [c.id for c in configs], against,
+                             build=not no_build))
 
 
 @main.command()
@@ -380,7 +424,7 @@ def serve(ids, port):
 
     entries = _entries(ids)
     with interrupt_on_terminate():
-        sys.exit(run_server(port, [e.id for e in entries] if ids else None))
+        sys.exit(run_server(_project(), port, [e.id for e in entries] if ids else None))
 
 
 def _semver(ctx, param, value):
@@ -420,7 +464,6 @@ def release_(names, version, only, gather, out, force, jobs, allow_dirty):
     publications with part.json; `--gather DIR… [--out DIR]` checks that the parts agree
     and are complete and makes the release of them, byte for byte the one built whole."""
     from .release import gather as gather_parts, release, release_part
-    from .runner import Locked, build_lock, interrupt_on_terminate
 
     if only and gather:
         raise click.UsageError("--only builds a part, --gather joins parts: one or the other")
@@ -434,35 +477,30 @@ def release_(names, version, only, gather, out, force, jobs, allow_dirty):
         raise click.UsageError("--only needs --out DIR (the part's folder)")
     if only:
         _entries(names)                 # an unknown id is a usage error, before the lock
-    try:
-        with interrupt_on_terminate(), build_lock("release"):
-            if only:
-                release_part(version, names, out, force=force, jobs=jobs, echo=click.echo,
-                             allow_dirty=allow_dirty)
-            elif gather:
-                gather_parts(version, [Path(n) for n in names], out=out, force=force,
-                             echo=click.echo, allow_dirty=allow_dirty)
-            else:
-                release(version, out=out, force=force, jobs=jobs, echo=click.echo,
-                        allow_dirty=allow_dirty)
-    except (BuildError, Locked) as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("interrupted: nothing was released", err=True)
-        sys.exit(130)
+    project = _project()
+    with _writing("release"):
+        if only:
+            release_part(project, version, names, out, force=force, jobs=jobs,
+                         echo=click.echo, allow_dirty=allow_dirty)
+        elif gather:
+            gather_parts(project, version, [Path(n) for n in names], out=out, force=force,
+                         echo=click.echo, allow_dirty=allow_dirty)
+        else:
+            release(project, version, out=out, force=force, jobs=jobs, echo=click.echo,
+                    allow_dirty=allow_dirty)
 
 
 @main.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json):
     """List the publications with their sources and outputs."""
+    project = _project()
     configs = _configs(())
     rows = [{
         "id": c.id, "kind": c.kind, "title": c.data["title"],
         "trim": " ".join(c.trim),
-        "sources": [str(p.relative_to(ROOT)) for p in c.all_sources()],
-        "outputs": {v: str(output_path(c.id, v).relative_to(ROOT)) for v in NAMES
+        "sources": [project.shown(p) for p in c.all_sources()],
+        "outputs": {v: project.shown(output_path(project, c.id, v)) for v in NAMES
                     if VARIANTS[v].makes(c.kind)},
     } for c in configs]
     if as_json:
@@ -481,13 +519,14 @@ def html(pub_id, variant):
     from .html import render_html
     from .model import build_document
 
+    project = _project()
     (config,) = _configs((pub_id,))
     text = render_html(build_document(config), variant,
-                       source_date([config.path, *config.all_sources()]))
-    out = DIST / "html" / f"{pub_id}.html"
+                       source_date(project, [config.path, *config.all_sources()]))
+    out = project.dist / "html" / f"{pub_id}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    click.echo(str(out.relative_to(ROOT)))
+    click.echo(project.shown(out))
 
 
 @main.command()
@@ -496,5 +535,5 @@ def clean():
     build is running. The fonts and CMYK profile in .cache/ stay."""
     from .runner import clean as clean_dist
 
-    clean_dist()
+    clean_dist(_project())
     click.echo("emptied dist/")

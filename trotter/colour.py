@@ -1,5 +1,5 @@
 """One colour path for print: every RGB colour that reaches a print PDF goes through the same
-ICC transform — sRGB to the output profile (`icc.profile_path()`, FOGRA39 built with a 300 %
+ICC transform — sRGB to the project's output profile (`Project.profile`, FOGRA39 built with a 300 %
 ink limit), relative colorimetric, littleCMS through Pillow's ImageCms — whether it is a pixel
 of a raster image or a colour in an SVG (presentation attributes, `style` declarations,
 `<style>` sheets).
@@ -24,9 +24,8 @@ import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
 
-from . import ROOT, deps
+from . import deps
 
-STYLES = ROOT / "styles"
 #: the rendering intent of every RGB → CMYK conversion (rasters and vector colours alike)
 INTENT = "RELATIVE_COLORIMETRIC"
 NEUTRAL = 0.06                  # R, G, B within this of each other: a grey, printed in K only
@@ -34,10 +33,10 @@ NEUTRAL = 0.06                  # R, G, B within this of each other: a grey, pri
 
 # -- the transform ---------------------------------------------------------------------------
 
-def _profile(profile=None) -> Path:
+def _profile(project) -> Path:
     from .icc import require_profile
 
-    return Path(profile).resolve() if profile else require_profile()
+    return require_profile(project)
 
 
 @lru_cache(maxsize=4)
@@ -49,9 +48,10 @@ def _transform(profile: str, mtime_ns: int):
         renderingIntent=getattr(ImageCms.Intent, INTENT))
 
 
-def transform(profile=None):
-    """The sRGB → output CMYK transform (built once per profile file and process)."""
-    path = _profile(profile)
+def transform(project):
+    """The sRGB → output CMYK transform of the project's profile (built once per profile
+    file and process)."""
+    path = _profile(project)
     return _transform(str(path), path.stat().st_mtime_ns)
 
 
@@ -74,10 +74,10 @@ def _srgb_lightness(grey: float) -> float:
     return 116 * linear ** (1 / 3) - 16 if linear > 0.008856 else 903.3 * linear
 
 
-def rgb_to_cmyk(rgb: tuple[int, int, int], profile=None) -> tuple[float, float, float, float]:
+def rgb_to_cmyk(project, rgb: tuple[int, int, int]) -> tuple[float, float, float, float]:
     """One sRGB colour (0..255 each) as CMYK fractions, by the rules of this module."""
-    path = _profile(profile)
-    return token_cmyk().get(tuple(rgb)) or _convert(tuple(rgb), str(path),
+    path = _profile(project)
+    return token_cmyk(project).get(tuple(rgb)) or _convert(tuple(rgb), str(path),
                                                      path.stat().st_mtime_ns)
 
 
@@ -96,35 +96,35 @@ def _convert(rgb: tuple[int, int, int], profile: str, mtime_ns: int):
     return tuple(round(v / 255, 3) for v in pixel)
 
 
-TOKEN_FILES = (STYLES / "tokens.css", STYLES / "screen.css")
+TOKEN_FILES = ("tokens.css", "screen.css")          # in the project's styles/
 
 
-def token_cmyk() -> dict[tuple[int, int, int], tuple[float, float, float, float]]:
+def token_cmyk(project) -> dict[tuple[int, int, int], tuple[float, float, float, float]]:
     """Screen RGB of every colour token that has one -> its print CMYK (the tokens' own).
 
     Read again when tokens.css or screen.css changed (a worker lives on between builds);
     both are recorded as inputs of the build that converts colours (deps.note_data)."""
     stamp = []
-    for path in TOKEN_FILES:
-        stat = path.stat()
+    for name in TOKEN_FILES:
+        stat = (project.styles / name).stat()
         stamp.append((stat.st_size, stat.st_mtime_ns))
-    table, rows = _token_table(tuple(stamp))
+    table, rows = _token_table(project, tuple(stamp))
     deps.note_data(rows)
     return dict(table)
 
 
 @lru_cache(maxsize=2)
-def _token_table(stamp: tuple) -> tuple:
+def _token_table(project, stamp: tuple) -> tuple:
     from .tokens import palette
 
-    with deps.recording() as read:
-        table = tuple((rgb, cmyk) for _, cmyk, rgb in palette() if rgb is not None)
+    with deps.recording(project.root) as read:
+        table = tuple((rgb, cmyk) for _, cmyk, rgb in palette(project) if rgb is not None)
     return table, tuple(tuple(r.row()) for r in read.files.values())
 
 
 # -- raster images ---------------------------------------------------------------------------
 
-def raster_to_cmyk(data: bytes, profile=None) -> bytes:
+def raster_to_cmyk(project, data: bytes) -> bytes:
     """A raster image converted from sRGB to the output profile's CMYK (the transform above),
     as a high-quality JPEG; transparency goes onto white paper; CMYK stays as it is."""
     from PIL import Image, ImageCms
@@ -137,7 +137,7 @@ def raster_to_cmyk(data: bytes, profile=None) -> bytes:
         rgb = Image.new("RGB", image.size, (255, 255, 255))
         rgb.paste(rgba, mask=rgba.getchannel("A"))
         out = io.BytesIO()
-        ImageCms.applyTransform(rgb, transform(profile)).save(out, "JPEG", quality=92, **extra)
+        ImageCms.applyTransform(rgb, transform(project)).save(out, "JPEG", quality=92, **extra)
         return out.getvalue()
 
 
@@ -149,20 +149,20 @@ COLOUR_PROPERTIES = {"fill", "stroke", "stop-color", "flood-color", "lighting-co
                      "solid-color"}
 
 
-def cmyk(colour: str, profile=None) -> str | None:
+def cmyk(project, colour: str) -> str | None:
     """A CSS colour (hex, named, rgb()) as `device-cmyk()`, through the output profile.
     None for what is not a colour (`none`, `url(#verloop)`, `currentColor`, cmyk already).
     An alpha below 1 is kept as the colour's opacity."""
-    return _Converter(profile)(colour)
+    return _Converter(project)(colour)
 
 
 class _Converter:
     """Colours of one document: the profile and tokens looked at once, each colour once."""
 
-    def __init__(self, profile=None):
-        path = _profile(profile)
+    def __init__(self, project):
+        path = _profile(project)
         self.key = (str(path), path.stat().st_mtime_ns)
-        self.tokens = tuple(sorted(token_cmyk().items()))
+        self.tokens = tuple(sorted(token_cmyk(project).items()))
 
     def __call__(self, colour: str) -> str | None:
         return _css_cmyk(colour.strip(), self.key, self.tokens)
@@ -209,7 +209,7 @@ def _convert_stylesheet(css: str, convert) -> str:
     return tinycss2.serialize(rules)
 
 
-def svg_to_cmyk(svg: bytes, profile=None) -> bytes:
+def svg_to_cmyk(project, svg: bytes) -> bytes:
     """The colours of an SVG as `device-cmyk()`, where SVG has colours: the presentation
     attributes, `style` declarations and `<style>` sheets, and the default fill (black) as
     CMYK black. References (`url(#verloop)`, `href="#c0ffee"`) and other text are left
@@ -220,7 +220,7 @@ def svg_to_cmyk(svg: bytes, profile=None) -> bytes:
         root = ET.fromstring(svg)
     except ET.ParseError:
         return svg                      # WeasyPrint reports an unreadable SVG itself
-    convert = _Converter(profile)
+    convert = _Converter(project)
     if "fill" not in root.attrib:           # SVG's default fill is black: CMYK black
         root.set("fill", "device-cmyk(0 0 0 1)")
     for element in root.iter():
@@ -236,11 +236,11 @@ def svg_to_cmyk(svg: bytes, profile=None) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def cmyk_to_rgb(cmyk: tuple[float, float, float, float], profile=None) -> tuple[int, int, int]:
+def cmyk_to_rgb(project, cmyk: tuple[float, float, float, float]) -> tuple[int, int, int]:
     """How a CMYK colour prints, as sRGB (the output profile back to sRGB, same intent)."""
     from PIL import Image, ImageCms
 
-    path = _profile(profile)
+    path = _profile(project)
     back = _back_transform(str(path), path.stat().st_mtime_ns)
     pixel = Image.new("CMYK", (1, 1), tuple(round(v * 255) for v in cmyk))
     return tuple(ImageCms.applyTransform(pixel, back).getpixel((0, 0)))

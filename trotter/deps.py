@@ -31,9 +31,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import ROOT
-
-CACHE = ROOT / "dist" / ".cache"
 VERSION = 4                        # of the cache entries: an older one means "build"
 FIXED_DATE = 1767225600            # 2026-01-01T00:00:00Z: no commit touched the inputs
 #: the packages whose version shapes a PDF (layout, fonts, hyphenation, Markdown, PDF writing)
@@ -60,20 +57,23 @@ class Record:
         return [self.path, self.size, self.mtime_ns, self.sha256]
 
 
-def shown(path: Path) -> str:
+def shown(path: Path, root: Path) -> str:
+    """A path as recorded: relative to the project's root when inside it, else absolute."""
     path = Path(path)
-    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
-def absolute(name: str) -> Path:
+def absolute(name: str, root: Path) -> Path:
     path = Path(name)
-    return path if path.is_absolute() else ROOT / path
+    return path if path.is_absolute() else root / path
 
 
 @dataclass
 class Recorder:
-    """The files, listings and code one build read, and the files it wrote beside its PDF
-    (the imposed sheets): outputs too, checked like the PDF by the up-to-date check."""
+    """The files, listings and code one build of the project in `root` read, and the files
+    it wrote beside its PDF (the imposed sheets): outputs too, checked like the PDF by the
+    up-to-date check. Names are relative to `root` when inside it."""
+    root: Path
     files: dict[str, Record] = field(default_factory=dict)
     listings: dict[str, list[str]] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
@@ -90,10 +90,10 @@ class Recorder:
             self.add(Record(*row))
 
     def listing(self, name: str, paths) -> None:
-        self.listings[name] = sorted(shown(p) for p in paths)
+        self.listings[name] = sorted(shown(p, self.root) for p in paths)
 
     def paths(self) -> list[Path]:
-        return [absolute(name) for name in self.files]
+        return [absolute(name, self.root) for name in self.files]
 
 
 _current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("recorder",
@@ -101,9 +101,10 @@ _current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("reco
 
 
 @contextmanager
-def recording():
-    """Record every file read through `read_bytes` in this thread until the block ends."""
-    recorder = Recorder()
+def recording(root: Path):
+    """Record every file read through `read_bytes` in this thread until the block ends
+    (named relative to `root`, the project's)."""
+    recorder = Recorder(Path(root))
     token = _current.set(recorder)
     try:
         yield recorder
@@ -125,7 +126,7 @@ def read_bytes(path: Path, recorder: Recorder | None = None) -> bytes:
     data = path.read_bytes()
     recorder = recorder or _current.get()
     if recorder is not None:
-        recorder.add(Record(shown(path), stat.st_size, stat.st_mtime_ns,
+        recorder.add(Record(shown(path, recorder.root), stat.st_size, stat.st_mtime_ns,
                             hashlib.sha256(data).hexdigest()))
     return data
 
@@ -204,7 +205,7 @@ def code_files(modules=None) -> list[Path]:
     return sorted(files)
 
 
-_code_memo: dict[Path, list] = {}
+_code_memo: dict[tuple[Path, Path], list] = {}
 _data_rows: dict[str, list] = {}
 
 
@@ -223,7 +224,7 @@ def note_data(rows) -> None:
 EPUB_CODE = frozenset({"trotter.epub", "trotter.epubxhtml"})
 
 
-def code_rows(exclude=frozenset()) -> list:
+def code_rows(root: Path, exclude=frozenset()) -> list:
     """The build code loaded in this process as input records, as it was when it was
     imported (a long-lived process, serve or a worker, runs the code it loaded, whatever is
     saved later; a module saved during a build is recorded as the code that ran); and the
@@ -234,27 +235,26 @@ def code_rows(exclude=frozenset()) -> list:
     rows = []
     modules = {k: v for k, v in sys.modules.items() if k not in exclude}
     for path in code_files(modules):
-        if path not in _code_memo:
+        if (root, path) not in _code_memo:
             known = IMPORTED.get(str(path))
             if known is None:           # loaded some other way (a zip, a frozen module)
-                recorder = Recorder()
+                recorder = Recorder(root)
                 read_bytes(path, recorder)
-                _code_memo[path] = next(iter(recorder.files.values())).row()
+                _code_memo[root, path] = next(iter(recorder.files.values())).row()
             else:
-                _code_memo[path] = [shown(path), *known]
-        rows.append(_code_memo[path])
+                _code_memo[root, path] = [shown(path, root), *known]
+        rows.append(_code_memo[root, path])
     data = list(_data_rows.values())          # noted since the last call: this task's
     _data_rows.clear()
     return rows + data
 
 
-def settings(variant: str) -> dict:
+def settings(project, variant: str) -> dict:
     """The environment a build depends on: the variant and the CMYK profile chosen."""
-    from .icc import profile_path
     from .variants import get as variant_of
 
     return {"variant": variant,
-            "profile": str(profile_path()) if variant_of(variant).colour == "cmyk" else None,
+            "profile": str(project.profile) if variant_of(variant).colour == "cmyk" else None,
             "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH") or None}
 
 
@@ -265,26 +265,27 @@ def _epoch_from_env() -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def source_dates(inputs: dict[str, list[Path]]) -> dict[str, int]:
+def source_dates(project, inputs: dict[str, list[Path]]) -> dict[str, int]:
     """The source date of each publication (id -> seconds): SOURCE_DATE_EPOCH, else the time of
     the last commit that touched one of its inputs, else FIXED_DATE. One `git log` for all."""
     fixed = _epoch_from_env()
     if fixed is not None:
         return {key: fixed for key in inputs}
-    wanted = {key: {p for p in map(_relative, paths) if p} for key, paths in inputs.items()}
+    wanted = {key: {p for p in (_relative(path, project.root) for path in paths) if p}
+              for key, paths in inputs.items()}
     union = sorted(set().union(*wanted.values())) if wanted else []
     dates = {key: FIXED_DATE for key in inputs}
     if not union:
         return dates
-    head = _head()
+    head = _head(project.root)
     question = hashlib.sha256(json.dumps([head, {k: sorted(v) for k, v in wanted.items()}],
                                          sort_keys=True).encode()).hexdigest()
-    cached = _load_dates(question) if head else None
+    cached = _load_dates(project, question) if head else None
     if cached is not None and set(cached) == set(dates):
         return cached
     try:
         out = subprocess.run(
-            ["git", "-C", str(ROOT), "-c", "core.quotepath=off", "log", "--format=%x00%ct",
+            ["git", "-C", str(project.root), "-c", "core.quotepath=off", "log", "--format=%x00%ct",
              "--name-only", "--no-renames", "--", *union],
             capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
@@ -304,18 +305,19 @@ def source_dates(inputs: dict[str, list[Path]]) -> dict[str, int]:
         if not left:
             break
     if head:
-        _store_dates(question, dates)
+        _store_dates(project, question, dates)
     return dates
 
 
-DATES = CACHE / "source-dates.json"
+def _dates_file(project) -> Path:
+    return project.cache / "source-dates.json"
 
 
-def _head() -> str | None:
+def _head(root: Path) -> str | None:
     """The commit checked out, read from .git without starting git (None when unsure: then
     git is asked and nothing is cached). The history behind a commit never changes, so the
     dates found for one commit and one set of inputs hold until HEAD moves."""
-    git = ROOT / ".git"
+    git = root / ".git"
     try:
         head = (git / "HEAD").read_text(encoding="ascii").strip()
         if not head.startswith("ref: "):
@@ -333,18 +335,18 @@ def _head() -> str | None:
     return None
 
 
-def _load_dates(question: str) -> dict[str, int] | None:
+def _load_dates(project, question: str) -> dict[str, int] | None:
     try:
-        return dict(json.loads(DATES.read_text(encoding="utf-8"))[question])
+        return dict(json.loads(_dates_file(project).read_text(encoding="utf-8"))[question])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _store_dates(question: str, dates: dict[str, int]) -> None:
+def _store_dates(project, question: str, dates: dict[str, int]) -> None:
     """Keep the answer beside the last few others: a build asks for its own publication, a
     no-op build for all of them, and neither should push the other out."""
     try:
-        memo = json.loads(DATES.read_text(encoding="utf-8"))
+        memo = json.loads(_dates_file(project).read_text(encoding="utf-8"))
         memo = memo if isinstance(memo, dict) else {}
     except (OSError, ValueError):
         memo = {}
@@ -352,75 +354,76 @@ def _store_dates(question: str, dates: dict[str, int]) -> None:
     memo = dict(list(memo.items())[-31:])
     memo[question] = dates
     try:
-        write_json(DATES, memo)
+        write_json(_dates_file(project), memo)
     except OSError:
         pass                                   # a cache only
 
 
-def _relative(path) -> str | None:
+def _relative(path, root: Path) -> str | None:
     """A path relative to the repository (recorded names already are), or None outside it."""
     if isinstance(path, str) and not path.startswith("/"):
         return path
     path = Path(path)
-    return shown(path) if path.is_relative_to(ROOT) else None
+    return shown(path, root) if path.is_relative_to(root) else None
 
 
-def source_date(paths) -> int:
-    return source_dates({"x": list(paths)})["x"]
+def source_date(project, paths) -> int:
+    return source_dates(project, {"x": list(paths)})["x"]
 
 
 # -- cache entries -----------------------------------------------------------------------------
 
-def entry_path(pub_id: str, variant: str) -> Path:
-    return CACHE / variant / f"{pub_id}.json"
+def entry_path(project, pub_id: str, variant: str) -> Path:
+    return project.cache / variant / f"{pub_id}.json"
 
 
-def load(pub_id: str, variant: str) -> dict | None:
+def load(project, pub_id: str, variant: str) -> dict | None:
     try:
-        entry = json.loads(entry_path(pub_id, variant).read_text(encoding="utf-8"))
+        entry = json.loads(entry_path(project, pub_id, variant).read_text(encoding="utf-8"))
         return entry if isinstance(entry, dict) and entry.get("version") == VERSION else None
     except (OSError, ValueError):
         return None
 
 
-def store(pub_id: str, variant: str, recorder: Recorder, output: Path, pages: int,
+def store(project, pub_id: str, variant: str, recorder: Recorder, output: Path, pages: int,
           date: int, settings_: dict, packages_: dict) -> None:
     """After a successful build: what it read, with the output it made."""
-    path = entry_path(pub_id, variant)
+    path = entry_path(project, pub_id, variant)
+    root = project.root
     data = output.read_bytes()
     entry = {"version": VERSION, "id": pub_id, "variant": variant, "date": date, "pages": pages,
-             "output": {"path": shown(output), "bytes": len(data),
+             "output": {"path": shown(output, root), "bytes": len(data),
                         "sha256": hashlib.sha256(data).hexdigest()},
              "settings": settings_, "packages": packages_,
              "inputs": [r.row() for r in sorted(recorder.files.values(), key=lambda r: r.path)],
              "listings": recorder.listings,
-             "outputs": [_output_row(path) for path in recorder.outputs]}
+             "outputs": [_output_row(out, root) for out in recorder.outputs]}
     write_json(path, entry, indent=1)
 
 
-def _output_row(path: Path) -> list:
+def _output_row(path: Path, root: Path) -> list:
     stat = path.stat()
-    return [shown(path), stat.st_size, stat.st_mtime_ns,
+    return [shown(path, root), stat.st_size, stat.st_mtime_ns,
             hashlib.sha256(path.read_bytes()).hexdigest()]
 
 
-def changed_output(rows) -> str | None:
+def changed_output(rows, root: Path) -> str | None:
     """The first other output (an imposed sheet) that is gone or not as this build wrote it."""
-    return changed_input(rows, "was changed by hand")
+    return changed_input(rows, root, "was changed by hand")
 
 
-def forget(pub_id: str, variant: str) -> None:
-    entry_path(pub_id, variant).unlink(missing_ok=True)
+def forget(project, pub_id: str, variant: str) -> None:
+    entry_path(project, pub_id, variant).unlink(missing_ok=True)
 
 
-def inputs_of(entry: dict) -> list[Path]:
-    return [absolute(row[0]) for row in entry.get("inputs", [])]
+def inputs_of(project, entry: dict) -> list[Path]:
+    return [absolute(row[0], project.root) for row in entry.get("inputs", [])]
 
 
-def changed_input(rows, changed: str = "changed") -> str | None:
+def changed_input(rows, root: Path, changed: str = "changed") -> str | None:
     """The first recorded file that is missing or whose content changed, else None."""
     for name, size, mtime_ns, sha in rows:
-        path = absolute(name)
+        path = absolute(name, root)
         try:
             stat = path.stat()
         except OSError:
@@ -435,7 +438,7 @@ def changed_input(rows, changed: str = "changed") -> str | None:
     return None
 
 
-def why_stale(entry: dict | None, output: Path, settings_: dict, packages_: dict,
+def why_stale(project, entry: dict | None, output: Path, settings_: dict, packages_: dict,
               date: int | None) -> str | None:
     """Why the publication must be built again, or None when its PDF is current."""
     if entry is None:
@@ -454,17 +457,18 @@ def why_stale(entry: dict | None, output: Path, settings_: dict, packages_: dict
         if date is not None and entry["date"] != date:
             return "a commit touched its inputs (new source date)"
         for name, listed in entry.get("listings", {}).items():
-            if sorted(shown(p) for p in listing(name)) != listed:
+            if sorted(shown(p, project.root) for p in listing(project, name)) != listed:
                 return f"{name} changed"
-        return changed_output(entry.get("outputs", [])) or changed_input(entry["inputs"])
+        return (changed_output(entry.get("outputs", []), project.root)
+                or changed_input(entry["inputs"], project.root))
     except (KeyError, TypeError, ValueError):
         return "unreadable cache entry"
 
 
-#: listings a build can depend on: name -> how to list it now
-LISTINGS = {"cahiers/*/publication.yml": lambda: sorted((ROOT / "cahiers").glob(
+#: listings a build can depend on: name -> how to list it now in a project
+LISTINGS = {"cahiers/*/publication.yml": lambda project: sorted(project.cahiers.glob(
     "*/publication.yml"))}
 
 
-def listing(name: str) -> list[Path]:
-    return LISTINGS[name]() if name in LISTINGS else []
+def listing(project, name: str) -> list[Path]:
+    return LISTINGS[name](project) if name in LISTINGS else []

@@ -27,10 +27,9 @@ from typing import Iterator, Sequence
 import pypdfium2 as pdfium
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
-from . import ROOT
+from . import CODE
 from .proof import PROOF_DPI, PageImage, label_font, mark_page, render_page
 
-DIFF = ROOT / "dist" / "diff"
 FINGERPRINT = (24, 34)     # px: enough to tell pages apart, small enough to align fast
 THRESHOLD = 24             # a pixel differs when a channel differs by more than this
 GAP_COST = 0.06            # alignment: an inserted or removed page costs this much;
@@ -285,8 +284,8 @@ def _page_change(name: str, old: PageImage | None, new: PageImage | None,
     return PageChange("changed", old.number, new.number, share, path)
 
 
-def compare_folders(old_dir: Path, new_dir: Path, ids: Sequence[str] = (),
-                    out_dir: Path = DIFF, dpi: float = PROOF_DPI) -> list[PublicationDiff]:
+def compare_folders(old_dir: Path, new_dir: Path, ids: Sequence[str], out_dir: Path,
+                    dpi: float = PROOF_DPI) -> list[PublicationDiff]:
     """Compare <old_dir>/<id>.pdf with <new_dir>/<id>.pdf for each id (default: all)."""
     if not ids:
         ids = sorted({p.stem for p in old_dir.glob("*.pdf")} |
@@ -357,13 +356,13 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
 
 
-def default_against(root: Path = ROOT) -> str:
+def default_against(root: Path) -> str:
     """The last release tag (`v*`), else HEAD."""
     found = _git(root, "describe", "--tags", "--abbrev=0", "--match", "v*")
     return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else "HEAD"
 
 
-def resolve_against(against: str | None, root: Path = ROOT) -> tuple[str, str | Path]:
+def resolve_against(against: str | None, root: Path) -> tuple[str, str | Path]:
     """('dir', folder) or ('rev', commit-ish) for --against (default: last tag, else HEAD)."""
     if against is None:
         return "rev", default_against(root)
@@ -376,10 +375,12 @@ def resolve_against(against: str | None, root: Path = ROOT) -> tuple[str, str | 
 
 
 @contextlib.contextmanager
-def built_revision(rev: str, root: Path = ROOT, ids: Sequence[str] = ()) -> Iterator[Path]:
-    """Build `rev` in a temporary git worktree with this checkout's static fonts and CMYK
-    profile (`.cache/` is not in git); yield its dist/print folder, then clean up. A build
-    of `rev` that fails is a DiffError: a comparison with nothing would report every page."""
+def built_revision(project, rev: str, ids: Sequence[str] = ()) -> Iterator[Path]:
+    """Build `rev` of the project in a temporary git worktree, by that revision's own code,
+    with this project's static fonts and CMYK profile (`.cache/` is not in git); yield its
+    dist/print folder, then clean up. A build of `rev` that fails is a DiffError: a
+    comparison with nothing would report every page."""
+    root = project.root
     tmp = Path(tempfile.mkdtemp(prefix="trotter-diff-"))
     tree = tmp / "tree"
     added = _git(root, "worktree", "add", "--detach", str(tree), rev)
@@ -387,9 +388,9 @@ def built_revision(rev: str, root: Path = ROOT, ids: Sequence[str] = ()) -> Iter
         shutil.rmtree(tmp, ignore_errors=True)
         raise DiffError(f"git worktree add {rev} failed: {added.stderr.strip()}")
     try:
-        for name in ("fonts", "icc"):           # made by `make`, the same for every revision
-            if (root / ".cache" / name).is_dir():
-                shutil.copytree(root / ".cache" / name, tree / ".cache" / name)
+        for folder in (project.fonts, project.own_profile.parent):   # made by `make`, the
+            if folder.is_dir():                                      # same for every revision
+                shutil.copytree(folder, tree / ".cache" / folder.name)
         command = [sys.executable, "build.py", "build", *ids]
         done = subprocess.run(command, cwd=tree, capture_output=True, text=True)
         if done.returncode == 2 and ids:      # the old revision does not know every id
@@ -404,37 +405,40 @@ def built_revision(rev: str, root: Path = ROOT, ids: Sequence[str] = ()) -> Iter
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(ids: Sequence[str] = (), against: str | None = None, *, root: Path = ROOT,
+def run(project, ids: Sequence[str] = (), against: str | None = None, *,
         out_dir: Path | None = None, new_dir: Path | None = None, build: bool = True,
         dpi: float = PROOF_DPI) -> int:
     """`build.py diff`: compare, print a summary, write the report. Returns the exit code.
 
-    With `build`, the current PDFs are brought up to date first (`build.py build IDS`).
+    With `build`, the project's PDFs are brought up to date first (`build.py --project ROOT
+    build IDS`, by this code).
     """
-    out_dir = out_dir or root / "dist" / "diff"
-    new_dir = new_dir or root / "dist" / "print"
+    root = project.root
+    out_dir = out_dir or project.dist / "diff"
+    new_dir = new_dir or project.dist / "print"
     try:
         kind, other = resolve_against(against, root)
         if build:
-            done = subprocess.run([sys.executable, str(root / "build.py"), "build", *ids],
+            done = subprocess.run([sys.executable, str(CODE.parent / "build.py"),
+                                   "--project", str(root), "build", *ids],
                                   cwd=root, capture_output=True, text=True)
             if done.returncode != 0:
                 raise DiffError("the current sources do not build:\n" + done.stderr.strip())
         if not ids and not any(new_dir.glob("*.pdf")):
             raise DiffError(f"no PDFs in {new_dir}: build first")
         with contextlib.ExitStack() as stack:
-            dist = root / "dist"               # one command that writes dist/ at a time
+            dist = project.dist                # one command that writes dist/ at a time
             if out_dir.resolve().is_relative_to(dist.resolve()):
                 from .runner import Locked, build_lock
 
                 try:
-                    stack.enter_context(build_lock("diff", dist))
+                    stack.enter_context(build_lock(dist, "diff"))
                 except Locked as exc:
                     raise DiffError(str(exc)) from None
             _clear(out_dir)
             if kind == "rev":
                 print(f"building {other} in a temporary worktree…", file=sys.stderr)
-                old_dir = stack.enter_context(built_revision(str(other), root, ids))
+                old_dir = stack.enter_context(built_revision(project, str(other), ids))
                 label = f"git {other}"
             else:
                 old_dir, label = Path(other), str(other)

@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
 
-from . import ROOT, deps
+from . import deps
 from .epubxhtml import Page, PageMap, finish_document, trailing_pages, well_formed
 from .errors import BuildError
 from .sources import PublicationConfig
@@ -63,10 +63,10 @@ class ContentDoc:
     ids: list[str] = field(default_factory=list)
 
 
-def build_epub(path: Path, out: Path | None = None, version: str | None = None, pool=None,
-               cache: bool = True, force: bool = False):
-    """Build the EPUB of the publication at `path` (its publication.yml) into `out`
-    (default dist/epub/<id>.epub); returns a pipeline.Result."""
+def build_epub(project, path: Path, out: Path | None = None, version: str | None = None,
+               pool=None, cache: bool = True, force: bool = False):
+    """Build the EPUB of the publication of `project` at `path` (its publication.yml) into
+    `out` (default dist/epub/<id>.epub); returns a pipeline.Result."""
     from .model import build_document
     from .pipeline import Result, atomic_write, output_path
     from .sources import load_config
@@ -74,29 +74,29 @@ def build_epub(path: Path, out: Path | None = None, version: str | None = None, 
 
     started = time.perf_counter()
     laps: dict[str, float] = {}
-    with deps.recording() as inputs:
-        config = load_config(path)                                           # 1.
+    with deps.recording(project.root) as inputs:
+        config = load_config(project, path)                                  # 1.
         if not get("epub").makes(config.kind):
             raise BuildError(f"a {config.kind} has no EPUB edition (print only)", config.path)
-        out = out or output_path(config.id, "epub")
+        out = out or output_path(project, config.id, "epub")
         doc = build_document(config)
         laps["sources"] = time.perf_counter() - started
         pages, _ = print_page_map(config, pool, cache)                 # 2.
         laps["print"] = time.perf_counter() - started - laps["sources"]
-        inputs.add_rows(deps.code_rows())          # the date counts the build code too
-        date, tried = deps.source_date(inputs.paths()), set()
+        inputs.add_rows(deps.code_rows(project.root))   # the date counts the build code too
+        date, tried = deps.source_date(project, inputs.paths()), set()
         while True:     # the source date of every input read (templates, fonts too)
             docs = content_documents(config, doc, version, date)              # 3.
             files = render(config, doc, docs, pages)
             files.update(package(config, doc, docs, files, date, version))   # 4.
             tried.add(date)
-            date = deps.source_date(inputs.paths())
+            date = deps.source_date(project, inputs.paths())
             if date in tried:
                 break
         data = zip_epub(files, date)                                          # 5.
         laps["epub"] = time.perf_counter() - started - laps["sources"] - laps["print"]
         atomic_write(out, data)
-        inputs.add_rows(deps.code_rows())          # modules loaded since
+        inputs.add_rows(deps.code_rows(project.root))   # modules loaded since
     mapped = sum(len(d.context["pages"]) for d in docs)
     return Result(config.id, out, pages=mapped, seconds=time.perf_counter() - started,
                   timings=laps, date=date, units=1, rendered=1,
@@ -111,28 +111,29 @@ def print_page_map(config: PublicationConfig, pool, cache: bool) -> tuple[dict, 
     from .pipeline import build_publication, output_path
     from .units import cache_folder
 
-    map_file = cache_folder(config.id, "print") / "map.json"
+    project = config.project
+    map_file = cache_folder(project, config.id, "print") / "map.json"
     reason = None
     if cache:
-        entry = deps.load(config.id, "print")
-        reason = deps.why_stale(entry, output_path(config.id, "print"), deps.settings("print"),
-                                deps.packages(), None)
+        entry = deps.load(project, config.id, "print")
+        reason = deps.why_stale(project, entry, output_path(project, config.id, "print"),
+                                deps.settings(project, "print"), deps.packages(), None)
         if reason is None and map_file.is_file():
             import json
 
             return json.loads(deps.read_bytes(map_file)), None
         reason = reason or "no page map"
     if cache:
-        result = build_publication(config.path, "print", pool=pool)
+        result = build_publication(project, config.path, "print", pool=pool)
     else:                  # a release: the print edition laid out aside, for its page map
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="trotter-epub-") as folder:
-            result = build_publication(config.path, "print", pool=pool, cache=False,
+            result = build_publication(project, config.path, "print", pool=pool, cache=False,
                                        out=Path(folder) / f"{config.id}.pdf")
     if cache:
-        deps.store(config.id, "print", result.inputs, result.output, result.pages,
-                   result.date, deps.settings("print"), deps.packages())
+        deps.store(project, config.id, "print", result.inputs, result.output, result.pages,
+                   result.date, deps.settings(project, "print"), deps.packages())
     hint = result.page_map or {}
     if not hint.get("anchors"):
         raise BuildError("the print edition gives no page map: it is not laid out in render "
@@ -187,7 +188,7 @@ def render(config: PublicationConfig, doc, docs: list[ContentDoc], hint: dict) -
     (images included)."""
     from .html import environment
 
-    env = environment()
+    env = environment(config.project)
     for item in docs:
         item.xhtml = env.get_template(item.template).render(title=item.title,
                                                             epub_kind=item.kind,
@@ -208,7 +209,7 @@ def render(config: PublicationConfig, doc, docs: list[ContentDoc], hint: dict) -
         well_formed(item.xhtml, item.name)
         files[f"EPUB/text/{item.name}"] = item.xhtml.encode("utf-8")
     for source, name in images.items():
-        files[f"EPUB/{name}"] = deps.read_bytes(ROOT / source)
+        files[f"EPUB/{name}"] = deps.read_bytes(config.project.absolute(source))
     return files
 
 
@@ -260,15 +261,16 @@ def package(config: PublicationConfig, doc, docs: list[ContentDoc], files: dict,
             version) -> dict:
     from .html import environment
 
-    env = environment()
+    env = environment(config.project)
     files = dict(files)
     accent = config.data.get("accent")
-    css = stylesheet({"--c-accent": str(accent)} if accent else None)
+    project = config.project
+    css = stylesheet(project, {"--c-accent": str(accent)} if accent else None)
     files["EPUB/css/epub.css"] = css.encode("utf-8")
-    for name, data in fonts().items():
+    for name, data in fonts(project).items():
         files[f"EPUB/fonts/{name}"] = data
     for icon in sorted(set(re.findall(r"url\(\.\./images/icons/([\w-]+\.svg)\)", css))):
-        files[f"EPUB/images/icons/{icon}"] = deps.read_bytes(ROOT / "styles" / "icons" / icon)
+        files[f"EPUB/images/icons/{icon}"] = deps.read_bytes(project.styles / "icons" / icon)
     page_list = [(item.name, page) for item in docs for page in item.context["pages"]]
     toc = toc_entries(doc, docs)
     first_body = next((d.name for d in docs if d.kind in ("part", "chapter") and not d.front),
@@ -335,22 +337,22 @@ TOKEN = re.compile(r"(--[\w-]+)\s*:\s*([^;]+);")
 VAR = re.compile(r"var\((--[\w-]+)(?:\s*,\s*([^()]*))?\)")
 
 
-def tokens() -> dict[str, str]:
+def tokens(project) -> dict[str, str]:
     """The design tokens with the screen palette (tokens.css, then screen.css)."""
     values: dict[str, str] = {}
     for name in ("tokens.css", "screen.css"):
-        text = deps.read_bytes(ROOT / "styles" / name).decode("utf-8")
+        text = deps.read_bytes(project.styles / name).decode("utf-8")
         text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
         values.update({k: v.strip() for k, v in TOKEN.findall(text)})
     return values
 
 
-def stylesheet(overrides: dict | None = None) -> str:
+def stylesheet(project, overrides: dict | None = None) -> str:
     """styles/epub.css with every `var(--token)` replaced by its value: reading systems that
     know no custom properties show the same colours. `overrides`: a publication's own
     tokens (a cahier's `accent`)."""
-    values = {**tokens(), **(overrides or {})}
-    text = deps.read_bytes(ROOT / "styles" / "epub.css").decode("utf-8")
+    values = {**tokens(project), **(overrides or {})}
+    text = deps.read_bytes(project.styles / "epub.css").decode("utf-8")
     text = re.sub(r"/\*.*?\*/\n?", "", text, flags=re.S)      # what is this: in the source
 
     def resolve(match, depth=0):
@@ -363,13 +365,13 @@ def stylesheet(overrides: dict | None = None) -> str:
     return VAR.sub(resolve, text)
 
 
-def fonts() -> dict[str, bytes]:
-    """The embedded font files (the static instances, OFL), by file name."""
+def fonts(project) -> dict[str, bytes]:
+    """The embedded font files (the project's static instances, OFL), by file name."""
     from .fonts import faces, font_files
 
-    font_files()                          # missing instances: a clear error
+    font_files(project.fonts)             # missing instances: a clear error
     wanted = set(EMBEDDED)
-    return {face.path.name: deps.read_bytes(face.path) for face in faces()
+    return {face.path.name: deps.read_bytes(face.path) for face in faces(project.fonts)
             if (face.family, face.style, face.weight) in wanted}
 
 

@@ -1,4 +1,5 @@
-"""User-facing errors: every mistake an editor can make is reported as `path:line: message`;
+"""User-facing errors: every mistake an editor can make is reported as `path:line: message`
+(the path relative to the working directory, as compilers do);
 what the machine refuses (a full disk, a read-only folder) is an `EnvironmentFault`."""
 
 from __future__ import annotations
@@ -19,13 +20,7 @@ class BuildError(Exception):
     def location(self) -> str:
         if self.path is None:
             return ""
-        from . import ROOT
-
-        path = Path(self.path)
-        try:
-            shown = path.resolve().relative_to(ROOT)
-        except ValueError:
-            shown = path
+        shown = display_path(self.path)
         return f"{shown}:{self.line}" if self.line else f"{shown}"
 
     def __str__(self) -> str:
@@ -64,17 +59,17 @@ class EnvironmentFault(BuildError):
         where = exc.filename
         if where is None:
             return cls(f"the system refused: {what}")
-        return cls(f"cannot write {_shown(where)}: {what}")
+        return cls(f"cannot write {display_path(where)}: {what}")
 
     def __str__(self) -> str:
         return self.message
 
 
-def _shown(path) -> str:
-    from . import ROOT
-
+def display_path(path) -> str:
+    """A path as a compiler shows it: relative to the working directory when inside it
+    (the project's root, run as `build.py` or `make`), else absolute."""
     path = Path(path)
     try:
-        return path.resolve().relative_to(ROOT).as_posix()
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except (ValueError, OSError):
         return str(path)

@@ -35,16 +35,18 @@ from .variants import get as variant_of
 CATALOG_KEYS = ("/OutputIntents", "/Metadata", "/Lang", "/MarkInfo", "/ViewerPreferences")
 
 
-def pdf_settings(variant: str) -> dict:
-    """What the PDF stage may read besides the repository, and how it writes."""
-    extra = [p for paths in font_files().values() for p in paths]
+def pdf_settings(project, variant: str) -> dict:
+    """The project the PDF stage lays out for (its root), what it may read besides the
+    repository (fonts, profile), and how it writes."""
+    extra = [p for paths in font_files(project.fonts).values() for p in paths]
     options = {"pdf_identifier": b"0" * 32}     # replaced by `reproducible`
     profile = None
     if variant_of(variant).colour == "cmyk":
-        profile = require_profile()
+        profile = require_profile(project)
         extra.append(profile)
     options["pdf_variant"] = variant_of(variant).pdf_variant
-    return {"variant": variant, "extra_files": [str(p) for p in extra], "options": options,
+    return {"variant": variant, "root": str(project.root),
+            "extra_files": [str(p) for p in extra], "options": options,
             "cmyk": variant_of(variant).colour == "cmyk", "profile": str(profile) if profile else None}
 
 

@@ -17,10 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ROOT
 from .errors import BuildError
-
-FOLDER = ROOT / ".cache" / "fonts"
 
 #: CSS family name -> font package. The names are our own, so fontconfig cannot swap them
 #: for a system font (a family called "Sans" silently becomes DejaVu).
@@ -44,11 +41,12 @@ class Face:
     style: str
     weight: int
     source: Path
+    folder: Path            # the project's static instances (Project.fonts)
 
     @property
     def path(self) -> Path:
         stem = self.source.name.split("[")[0].split(".")[0]
-        return FOLDER / f"{stem}-{self.weight}.ttf"
+        return self.folder / f"{stem}-{self.weight}.ttf"
 
 
 def package_files(family: str) -> list[Path]:
@@ -57,7 +55,8 @@ def package_files(family: str) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.suffix in (".ttf", ".otf"))
 
 
-def faces() -> list[Face]:
+def faces(folder: Path) -> list[Face]:
+    """Every static face, its instance in `folder` (the project's `.cache/fonts/`)."""
     found = []
     for family, styles in FACES.items():
         files = package_files(family)
@@ -65,28 +64,29 @@ def faces() -> list[Face]:
             italic = [p for p in files if "italic" in p.name.lower()]
             roman = [p for p in files if "italic" not in p.name.lower()]
             source = (italic if style == "italic" else roman)[0]
-            found += [Face(family, style, weight, source) for weight in weights]
+            found += [Face(family, style, weight, source, folder) for weight in weights]
     return found
 
 
-def font_files() -> dict[str, list[Path]]:
-    """Family -> its static font files (built at setup); BuildError when they are missing."""
+def font_files(folder: Path) -> dict[str, list[Path]]:
+    """Family -> its static font files in `folder` (built at setup); BuildError when they are
+    missing."""
     files: dict[str, list[Path]] = {}
     missing = []
-    for face in faces():
+    for face in faces(folder):
         files.setdefault(face.family, []).append(face.path)
         if not face.path.is_file():
             missing.append(face.path.name)
     if missing:
-        raise BuildError(f"static fonts missing in {FOLDER.relative_to(ROOT)}/ "
+        raise BuildError(f"static fonts missing in {folder}/ "
                          f"({', '.join(missing[:3])}…): run `make` (or "
                          "`python -m trotter.fonts`)")
     return files
 
 
-def font_face_css() -> str:
+def font_face_css(folder: Path) -> str:
     rules = [f'@font-face {{ font-family: "{f.family}"; src: url("{f.path.as_uri()}"); '
-             f"font-style: {f.style}; font-weight: {f.weight}; }}" for f in faces()]
+             f"font-style: {f.style}; font-weight: {f.weight}; }}" for f in faces(folder)]
     return "\n".join(rules) + "\n"
 
 
@@ -115,32 +115,36 @@ def _instance(face: Face) -> str:
     return face.path.name
 
 
-def _stamp() -> str:
+def _stamp(folder: Path) -> str:
     """What the instances are made from: the package files (names and sizes) and the faces."""
     data = [(f.family, f.style, f.weight, f.source.name, f.source.stat().st_size)
-            for f in faces()]
+            for f in faces(folder)]
     return hashlib.sha256(json.dumps([data, OPTICAL_SIZE]).encode()).hexdigest()
 
 
-def build_static_fonts(jobs: int | None = None) -> list[str]:
-    """Make the missing (or outdated) static instances, in parallel. Returns their names."""
+def build_static_fonts(folder: Path, jobs: int | None = None) -> list[str]:
+    """Make the missing (or outdated) static instances in `folder`, in parallel. Returns
+    their names."""
     from concurrent.futures import ProcessPoolExecutor
 
-    stamp_file = FOLDER / "stamp"
-    current = _stamp()
+    stamp_file = folder / "stamp"
+    current = _stamp(folder)
     fresh = stamp_file.is_file() and stamp_file.read_text() == current
-    todo = [f for f in faces() if not (fresh and f.path.is_file())]
+    todo = [f for f in faces(folder) if not (fresh and f.path.is_file())]
     if todo:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             made = list(pool.map(_instance, todo))
     else:
         made = []
-    FOLDER.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     stamp_file.write_text(current)
     return made
 
 
 if __name__ == "__main__":
-    made = build_static_fonts()
-    print(f"static fonts: {len(made)} made, {len(faces()) - len(made)} up to date "
-          f"in {FOLDER.relative_to(ROOT)}/", file=sys.stderr)
+    from .project import Project
+
+    project = Project.of_checkout()
+    made = build_static_fonts(project.fonts)
+    print(f"static fonts: {len(made)} made, {len(faces(project.fonts)) - len(made)} up to "
+          f"date in {project.shown(project.fonts)}/", file=sys.stderr)

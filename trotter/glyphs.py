@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import BuildError
-from .fonts import font_files
+from .fonts import package_files
 
 #: Characters WeasyPrint never draws with a font (breaks, joiners, soft hyphen).
 INVISIBLE = {"\n", "\r", "\t", "\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
@@ -28,9 +28,8 @@ def _coverage() -> dict[str, set[int]]:
     from fontTools.ttLib import TTFont
 
     coverage = {}
-    files = font_files()
-    for family in TEXT_FAMILIES:
-        path = files[family][0]
+    for family in TEXT_FAMILIES:     # the package's font: its static instances share its map
+        path = next(p for p in package_files(family) if "italic" not in p.name.lower())
         coverage[path.name] = set(TTFont(path, lazy=True).getBestCmap())
     return coverage
 

@@ -14,11 +14,11 @@ new date does not make every unit render again.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 from jinja2 import BaseLoader, Environment, TemplateNotFound, select_autoescape
 from markupsafe import Markup
 
-from . import ROOT
 from .deps import read_bytes
 from .fonts import font_face_css
 from .icc import require_profile
@@ -26,7 +26,6 @@ from .model import Document
 from .variants import PDF_NAMES, get as variant_of
 
 VARIANTS = PDF_NAMES      # the variants WeasyPrint lays out (variants.py)
-TEMPLATES = ROOT / "templates"
 NEUTRAL_DATE = "2000-01-01T00:00:00Z"      # replaced by the source date in finishing
 
 
@@ -37,19 +36,23 @@ def stylesheets(config, variant: str) -> list[str]:
 
 
 class RecordingLoader(BaseLoader):
-    """Templates from templates/, each recorded as an input of the running build."""
+    """Templates from the project's templates/, each recorded as an input of the running
+    build."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
 
     def get_source(self, environment, template):
-        path = (TEMPLATES / template).resolve()
-        if not path.is_relative_to(TEMPLATES) or not path.is_file():
+        path = (self.folder / template).resolve()
+        if not path.is_relative_to(self.folder) or not path.is_file():
             raise TemplateNotFound(template)
         source = read_bytes(path).decode("utf-8")
         return source, str(path), lambda: True     # one environment per build
 
 
-def environment() -> Environment:
+def environment(project) -> Environment:
     return Environment(
-        loader=RecordingLoader(),
+        loader=RecordingLoader(project.templates),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True)
@@ -71,15 +74,18 @@ class Units:
 class _Design:
     """`design.colours()`, `design.type_scale()` in templates: the tokens (the specimen)."""
 
+    def __init__(self, project):
+        self.project = project
+
     def colours(self):
         from .tokens import colours
 
-        return colours()
+        return colours(self.project)
 
     def type_scale(self):
         from .tokens import type_scale
 
-        return type_scale()
+        return type_scale(self.project)
 
 
 def render_html(doc: Document, variant: str, source_date: int, extra_pages: int = 0,
@@ -93,17 +99,18 @@ def render_units(doc: Document, variant: str, source_date: int, extra_pages: int
     """The HTML of the whole publication (or of the unit `only`, a name or a set of names)
     and the names of all units."""
     config = doc.config
+    project = config.project
     year = datetime.fromtimestamp(source_date, tz=timezone.utc).year
-    page_css = font_face_css()
+    page_css = font_face_css(project.fonts)
     if variant_of(variant).colour == "cmyk":   # PDF/X-4 output intent: the CMYK profile
         page_css += ('@color-profile device-cmyk { src: url("%s"); components: c, m, y, k; }\n'
-                     % require_profile().as_uri())
+                     % require_profile(project).as_uri())
     units = Units(only)
-    template = (env or environment()).get_template(config.template)
+    template = (env or environment(project)).get_template(config.template)
     html = template.render(
         pub=config.data, doc=doc, variant=variant, kind=config.kind,
         stylesheets=stylesheets(config, variant), font_css=page_css,
         date_iso=NEUTRAL_DATE, year=year, extra_pages=extra_pages, version=version,
         unit=units, hidden=lambda shown: Markup("") if shown else Markup(" hidden"),
-        design=_Design())
+        design=_Design(project))
     return html, units.names

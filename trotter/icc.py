@@ -18,37 +18,32 @@ A print shop's own profile drops in with `TROTTER_CMYK_PROFILE=/path/to/profile.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from . import ROOT
 from .errors import BuildError
 
 TI3 = Path("/usr/share/color/icc/FOGRA39L.ti3")
 INK_LIMIT = 300                     # % total area coverage; preflight.MAX_INK must agree
 BLACK = "r"                         # colprof -k: K as a ramp from white to black (its default)
 RECIPE = 2                          # bump when the colprof options change
-DEFAULT = ROOT / ".cache" / "icc" / f"FOGRA39-TAC{INK_LIMIT}-v{RECIPE}.icc"
+NAME = f"FOGRA39-TAC{INK_LIMIT}-v{RECIPE}.icc"     # in the project's .cache/icc/
 APT = "apt-get install argyll icc-profiles-free"
 
 
-def profile_path() -> Path:
-    return Path(os.environ.get("TROTTER_CMYK_PROFILE") or DEFAULT).resolve()
-
-
-def require_profile() -> Path:
-    path = profile_path()
+def require_profile(project) -> Path:
+    """The project's CMYK output profile (Project.profile); BuildError when it is missing."""
+    path = project.profile
     if not path.is_file():
         raise BuildError(f"CMYK output profile {path} not found: run `make` (it builds the "
                          f"FOGRA39 profile; needs `{APT}`) or set TROTTER_CMYK_PROFILE")
     return path
 
 
-def build_profile(dest: Path = DEFAULT) -> Path:
+def build_profile(dest: Path) -> Path:
     """Build the FOGRA39 profile with colprof; the header date is fixed so the bytes repeat."""
     if not shutil.which("colprof") or not TI3.is_file():
         raise BuildError(f"cannot build the CMYK profile: colprof or {TI3} missing; run `{APT}`")
@@ -71,11 +66,14 @@ def build_profile(dest: Path = DEFAULT) -> Path:
 
 
 if __name__ == "__main__":
+    from .project import Project
+
+    own = Project.of_checkout().own_profile
     try:
-        if DEFAULT.is_file():
-            print(f"CMYK profile: {DEFAULT}")
+        if own.is_file():
+            print(f"CMYK profile: {own}")
         else:
             print(f"building the FOGRA39 CMYK profile, {INK_LIMIT} % total ink (about 20 s) "
-                  f"-> {build_profile()}")
+                  f"-> {build_profile(own)}")
     except (BuildError, subprocess.CalledProcessError) as exc:
         sys.exit(str(exc))

@@ -23,8 +23,6 @@ from urllib.parse import unquote
 
 from markupsafe import Markup
 
-from . import ROOT
-from .policy import refusal
 from .deps import read_bytes
 from .errors import BuildError, BuildErrors
 from .glyphs import check_text
@@ -112,7 +110,8 @@ class _File:
 class _Collector:
     """What the parse of all files of one publication finds, and every mistake in them."""
 
-    def __init__(self):
+    def __init__(self, project):
+        self.project = project              # project.Project: what may be read, and names
         self.anchors: dict[str, tuple[Path, int]] = {}
         self.auto: list[tuple[object, str, Path, int]] = []      # (token, text, path, line)
         self.refs: list[tuple[str, Path, int]] = []
@@ -130,14 +129,14 @@ class _Collector:
         if ident in self.anchors:
             first, first_line = self.anchors[ident]
             self.error(f"duplicate anchor `#{ident}` (first defined at "
-                       f"{first.relative_to(ROOT)}:{first_line})", path, line)
+                       f"{self.project.shown(first)}:{first_line})", path, line)
             return
         self.anchors[ident] = (path, line)
 
 
 def build_document(config: PublicationConfig) -> Document:
     md = make_parser()
-    found = _Collector()
+    found = _Collector(config.project)
 
     # 1. parse every file, collect explicit anchors and what can be checked in one file
     front = [_parse(md, p, found, chapter=True) for p in config.front]
@@ -180,7 +179,7 @@ def _parse_extra(md, config: PublicationConfig, key: str, found: _Collector):
     if not name:
         return None
     path = config.folder / name
-    if reason := refusal(path):
+    if reason := found.project.refusal(path):
         found.error(f"`{key}` file `{name}` may not be read: {reason}", config.path,
                     config.lines.get(key))
     elif not (path := path.resolve()).is_file():
@@ -326,10 +325,10 @@ def _check_box(token, lines: list[str], path: Path, line: int | None,
 
 def _include(md, target: str, path: Path, line, found: _Collector, stack: tuple):
     file = path.parent / unquote(target)
-    if reason := refusal(file):
+    if reason := found.project.refusal(file):
         found.error(f"include `{target}` may not be read: {reason}", path, line)
     elif (file := file.resolve()) == path or file in stack:
-        chain = " -> ".join(str(p.relative_to(ROOT)) for p in (*stack, path, file))
+        chain = " -> ".join(found.project.shown(p) for p in (*stack, path, file))
         found.error(f"include cycle: {chain}", path, line)
     elif len(stack) >= MAX_INCLUDE_DEPTH:
         found.error("includes nested too deeply", path, line)
@@ -347,7 +346,7 @@ def _image(src: str, path: Path, line, found: _Collector) -> str | None:
         return None
     name = unquote(src)            # markdown-it percent-encodes spaces and accents
     file = path.parent / name
-    if reason := refusal(file):
+    if reason := found.project.refusal(file):
         found.error(f"image `{name}` may not be read: {reason}", path, line)
         return None
     file = file.resolve()
@@ -359,7 +358,7 @@ def _image(src: str, path: Path, line, found: _Collector) -> str | None:
     except BuildError as exc:
         found.errors.append(exc)
         return None
-    return file.relative_to(ROOT).as_posix()
+    return found.project.shown(file)
 
 
 def _check_image(file: Path, src: str, path: Path, line) -> None:

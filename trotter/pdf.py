@@ -27,11 +27,9 @@ import weasyprint
 from weasyprint.document import Document
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from . import ROOT
 from .colour import raster_to_cmyk, svg_to_cmyk  # print: one colour path (colour.py)
 from .deps import Recorder, read_bytes
 from .errors import BuildError
-from .policy import refusal
 
 RASTER = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".gif"}
 FORCED_BREAKS = {"page", "left", "right", "recto", "verso"}
@@ -47,14 +45,13 @@ class RestrictedFetcher(URLFetcher):
     """Only repository files, declared extra files (fonts, ICC profile) and `data:` URLs;
     every file it serves is recorded."""
 
-    def __init__(self, extra_files=(), allowed_roots=None, cmyk_svg=False, profile=None,
+    def __init__(self, project, extra_files=(), cmyk_svg=False,
                  recorder: Recorder | None = None):
         super().__init__(timeout=1, allowed_protocols={"file", "data"})
+        self.project = project
         self.cmyk_svg = cmyk_svg
-        self.profile = profile
         self.extra = {Path(p).resolve() for p in extra_files}
-        self.roots = [Path(r).resolve() for r in (allowed_roots or [ROOT])]
-        self.recorder = recorder if recorder is not None else Recorder()
+        self.recorder = recorder if recorder is not None else Recorder(project.root)
 
     def fetch(self, url, headers=None):
         scheme = url.split(":", 1)[0].lower()
@@ -67,7 +64,7 @@ class RestrictedFetcher(URLFetcher):
             raise RefusedURL(url, f"a file on another host (`{parsed.netloc}`)")
         path = Path(unquote(parsed.path)).resolve()
         if path not in self.extra:
-            reason = self._refusal(path)
+            reason = self.project.refusal(path)
             if reason:
                 raise RefusedURL(url, reason)
         if not path.is_file():
@@ -76,14 +73,10 @@ class RestrictedFetcher(URLFetcher):
         body = read_bytes(path, self.recorder)
         suffix = path.suffix.lower()
         if self.cmyk_svg and suffix == ".svg":
-            body, mime = svg_to_cmyk(body), "image/svg+xml"
+            body, mime = svg_to_cmyk(self.project, body), "image/svg+xml"
         elif self.cmyk_svg and suffix in RASTER:
-            body, mime = raster_to_cmyk(body, self.profile), "image/jpeg"
+            body, mime = raster_to_cmyk(self.project, body), "image/jpeg"
         return URLFetcherResponse(path.as_uri(), body, headers={"Content-Type": mime})
-
-    def _refusal(self, path: Path) -> str | None:
-        reasons = [refusal(path, root) for root in self.roots]
-        return None if None in reasons else reasons[0]
 
 
 # -- WeasyPrint's log -----------------------------------------------------------------------
@@ -183,21 +176,23 @@ BIG_STREAMS_KEPT = 8
 
 # -- one render unit ---------------------------------------------------------------------------
 
-def render(html: str, source: Path | str | None = None, lead: int = 0, extra_files=(),
-           options=None, allowed_roots=None, cmyk=False, profile=None) -> dict:
-    """Lay out one unit and write its PDF without the `lead` pages.
+def render(html: str, root: str, source: Path | str | None = None, lead: int = 0,
+           extra_files=(), options=None, cmyk=False, profile=None) -> dict:
+    """Lay out one unit of the project in `root` and write its PDF without the `lead` pages.
 
     Returns the PDF bytes and, for the pages written: the page counter and side of each,
     the anchors on them (id -> page counter), the last value of every running-head string,
     whether the content after the lead starts with a forced page break, the files read,
     WeasyPrint's warnings and the seconds spent laying out and writing."""
-    recorder = Recorder()
-    fetcher = RestrictedFetcher(extra_files, allowed_roots, cmyk_svg=cmyk, profile=profile,
-                                recorder=recorder)
+    from .project import Project, Settings
+
+    project = Project(Path(root), Settings(cmyk_profile=Path(profile) if profile else None))
+    recorder = Recorder(project.root)
+    fetcher = RestrictedFetcher(project, extra_files, cmyk_svg=cmyk, recorder=recorder)
     started = time.perf_counter()
     with _captured_logs() as logs, _keep_layout_context() as kept:
         try:
-            document = weasyprint.HTML(string=html, base_url=str(ROOT) + "/",
+            document = weasyprint.HTML(string=html, base_url=str(project.root) + "/",
                                        url_fetcher=fetcher).render()
         except FatalURLFetchingError as exc:
             raise _refused(exc, recorder, source) from None

@@ -16,12 +16,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ROOT, deps
+from . import deps
 from .errors import BuildError, EnvironmentFault
 from .sources import PublicationConfig
 from .variants import get as variant_of
-
-DIST = ROOT / "dist"
 
 
 @dataclass
@@ -41,10 +39,10 @@ class Result:
     page_map: dict | None = None   # anchors -> print page counters (the EPUB's page list)
 
 
-def output_path(pub_id: str, variant: str = "print") -> Path:
-    """dist/<folder>/<id><suffix> of the variant (variants.py)."""
+def output_path(project, pub_id: str, variant: str = "print") -> Path:
+    """dist/<folder>/<id><suffix> of the variant (variants.py), in the project."""
     edition = variant_of(variant)
-    return DIST / edition.folder / edition.output_name(pub_id)
+    return project.dist / edition.folder / edition.output_name(pub_id)
 
 
 def imposed_path(pub_id: str, suffix: str, out: Path) -> Path:
@@ -52,11 +50,12 @@ def imposed_path(pub_id: str, suffix: str, out: Path) -> Path:
     return out.parent.parent / "imposed" / f"{pub_id}-{suffix}.pdf"
 
 
-def build_publication(config: PublicationConfig | Path, variant: str = "print",
+def build_publication(project, config: PublicationConfig | Path, variant: str = "print",
                       out: Path | None = None, version: str | None = None, pool=None,
                       cache: bool = True, force: bool = False, whole: bool = False,
                       first: bool = False, seed: bool = True) -> Result:
-    """Build one publication into `out` (default dist/<variant>/<id>.pdf).
+    """Build one publication of `project` (project.Project), given by its configuration or
+    its publication.yml, into `out` (default dist/<variant>/<id>.pdf).
 
     `pool`: the worker pool (workers.Pool) to lay out in; without one, a pool of one worker
     is started for this build. `cache`: use and keep laid-out units in dist/.cache/units/
@@ -75,19 +74,21 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
     if variant_of(variant).backend == "epub":          # the reader edition: trotter/epub.py
         from .epub import build_epub
 
-        return build_epub(path, out=out, version=version, pool=pool, cache=cache)
+        return build_epub(project, path, out=out, version=version, pool=pool, cache=cache)
     clock = _Clock()
     own_pool = pool is None
-    pool = pool or Pool(1)
+    pool = pool or Pool(1, project.settings.unit_timeout)
     try:
-        with deps.recording() as inputs:
-            config = load_config(path)                                    # 1. sources
-            out = out or output_path(config.id, variant)
+        with deps.recording(project.root) as inputs:
+            config = load_config(project, path)                           # 1. sources
+            out = out or output_path(project, config.id, variant)
             doc = build_document(config)                                  # 2. document model
             clock.lap("sources")
-            cache_ = units.UnitCache(units.cache_folder(config.id, variant) if cache else None,
-                                     reuse=not force)
-            layout = _Layout(pool, finishing.pdf_settings(variant), config, cache_, first)
+            cache_ = units.UnitCache(
+                units.cache_folder(project, config.id, variant) if cache else None,
+                project.root, reuse=not force)
+            layout = _Layout(pool, finishing.pdf_settings(project, variant), config, cache_,
+                             first)
             laid = layout.run(doc, variant, version, inputs,              # 3. HTML per unit
                               whole or variant_of(variant).whole, clock, seed)  # 4. layout + PDF
             pages = sum(len(u.pages) for u in laid)                       #    + page rules
@@ -112,12 +113,12 @@ def build_publication(config: PublicationConfig | Path, variant: str = "print",
                     sheet = finishing.reproducible(sheets[1])
                     problems = preflight.check_sheets(sheet, config)
                     if problems:
-                        raise BuildError(f"preflight of {deps.shown(sheet_path)} failed:\n  "
+                        raise BuildError(f"preflight of {project.shown(sheet_path)} failed:\n  "
                                          + "\n  ".join(problems), config.path)
                     atomic_write(sheet_path, sheet)
                     inputs.wrote(sheet_path)          # an output: gone or changed -> build
             clock.lap("imposition")
-            inputs.add_rows(deps.code_rows(deps.EPUB_CODE))   # the build code it ran
+            inputs.add_rows(deps.code_rows(project.root, deps.EPUB_CODE))   # the code it ran
             cache_.keep(layout.hint())
     finally:
         if own_pool:
@@ -137,6 +138,7 @@ class _Layout:
 
     def __init__(self, pool, settings: dict, config: PublicationConfig, cache, first=False):
         self.pool, self.settings, self.config, self.cache = pool, settings, config, cache
+        self.project = config.project
         self.render_settings = {k: v for k, v in settings.items() if k != "variant"}
         self.priority = -source_size(config) - (1 << 40) * first   # the largest first
         self.packages = json.dumps(deps.packages(), sort_keys=True)
@@ -153,11 +155,11 @@ class _Layout:
         from . import finishing, units
         from .html import environment, render_units
 
-        env = environment()
+        env = environment(self.project)
         hint = self.cache.hint()
         self.extra = hint.get("extra_pages", 0)
         seed = seed and not hint and not whole
-        provisional = deps.source_date(inputs.paths())
+        provisional = deps.source_date(self.project, inputs.paths())
         tried: set = set()
         while True:
             def render(only=None):
@@ -193,8 +195,8 @@ class _Layout:
                 self.extra = wanted              # the page multiple: more, or fewer
                 continue
             finishing.padding_pages(self.config, total)      # within the maximum?
-            self.date = deps.source_date(
-                inputs.paths() + [deps.absolute(row[0]) for row in self.inputs])
+            self.date = deps.source_date(self.project, inputs.paths() + [
+                self.project.absolute(row[0]) for row in self.inputs])
             if _year(self.date) != _year(provisional):
                 provisional = self.date          # the year printed in the colophon
                 continue
@@ -278,8 +280,9 @@ def _overflow(config: PublicationConfig, laid, inputs) -> BuildError:
         texts += [page.extract_text() or "" for page in PdfReader(io.BytesIO(unit.pdf)).pages]
     over = [line.strip() for text in texts[exact:] for line in text.splitlines()
             if line.strip()]
-    files = [deps.absolute(name) for name in inputs.files if name.endswith(".md")]
-    shown = [deps.shown(f) for f in files]
+    project = config.project
+    files = [project.absolute(name) for name in inputs.files if name.endswith(".md")]
+    shown = [project.shown(f) for f in files]
 
     def words(text: str) -> str:
         return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("-\n", "")).strip()
@@ -289,7 +292,7 @@ def _overflow(config: PublicationConfig, laid, inputs) -> BuildError:
         needle = words(line)[:40]
         if len(needle) < 12:
             continue
-        source = next((deps.shown(f) for f in files
+        source = next((project.shown(f) for f in files
                        if needle in words(f.read_text(encoding="utf-8", errors="replace"))),
                       None)
         if source:

@@ -17,15 +17,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import ROOT
-
 #: top-level folders of the repository that never hold an input
 OUTPUT_FOLDERS = {"dist": "build output (dist/) is never an input",
                   ".cache": "a cache (.cache/) is never an input"}
 
 
-def refusal(path: Path, root: Path = ROOT, allowed_files=()) -> str | None:
-    """Why `path` may not be read by a build, or None when it may."""
+def refusal(path: Path, root: Path, allowed_files=()) -> str | None:
+    """Why `path` may not be read by a build of the project in `root`, or None when it
+    may."""
     try:
         real = Path(path).resolve()
     except (OSError, RuntimeError):              # a symbolic link loop

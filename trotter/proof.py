@@ -22,10 +22,9 @@ from typing import Iterable
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageFont
 
-from . import ROOT
+from . import CODE
 
 PROOF_DPI = 56
-PROOFS = ROOT / "dist" / "proofs"
 MM = 72 / 25.4
 
 BACKGROUND = (238, 240, 243)
@@ -101,7 +100,7 @@ def page_side(number: int, bound: bool = True) -> str | None:
     return "right" if number % 2 else "left"
 
 
-def proof_sheets(pdf: Path, out_dir: Path = PROOFS, name: str | None = None, *,
+def proof_sheets(pdf: Path, out_dir: Path, name: str | None = None, *,
                  dpi: float = PROOF_DPI, bound: bool = True, rows: int = ROWS,
                  columns: int | None = None) -> list[Path]:
     """Write the contact sheets of `pdf` as <out_dir>/<name>-NN.png; return their paths.
@@ -182,29 +181,33 @@ def _trim_mm(page: pdfium.PdfPage) -> tuple[float, float]:
 
 @lru_cache(maxsize=8)
 def label_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    """The project's sans (Source Sans 3) for labels; Pillow's own font if it is missing."""
+    """The house sans (Source Sans 3, from its font package) for labels; Pillow's own font
+    if it is missing."""
     try:
-        from .fonts import font_files
+        from .fonts import package_files
 
-        path = next(p for p in font_files()["Trotter Display"] if "Italic" not in p.name)
+        path = next(p for p in package_files("Trotter Display") if "Italic" not in p.name)
         return ImageFont.truetype(str(path), size)
     except Exception:  # noqa: BLE001 - any trouble with the font package: fall back
         return ImageFont.load_default(size=size)
 
 
-def run(publications: Iterable[tuple[str, str]], *, pdf_dir: Path | None = None,
-        out_dir: Path = PROOFS, dpi: float = PROOF_DPI, build: bool = True,
-        root: Path = ROOT) -> int:
-    """`build.py proof`: (id, kind) pairs -> contact sheets. Returns the exit code.
+def run(project, publications: Iterable[tuple[str, str]], *, pdf_dir: Path | None = None,
+        out_dir: Path | None = None, dpi: float = PROOF_DPI, build: bool = True) -> int:
+    """`build.py proof`: (id, kind) pairs of the project -> contact sheets (default in
+    dist/proofs/). Returns the exit code.
 
     With `build`, the publications are brought up to date first (`build.py build IDS`, a
     no-op when nothing changed). 0: sheets written; 1: a build failed or a PDF is missing.
     """
+    root = project.root
     publications = list(publications)
-    pdf_dir = pdf_dir or root / "dist" / "print"
+    pdf_dir = pdf_dir or project.dist / "print"
+    out_dir = out_dir or project.dist / "proofs"
     if build:
         ids = [pub_id for pub_id, _ in publications]
-        done = subprocess.run([sys.executable, str(root / "build.py"), "build", *ids], cwd=root)
+        done = subprocess.run([sys.executable, str(CODE.parent / "build.py"), "--project",
+                               str(root), "build", *ids], cwd=root)
         if done.returncode != 0:
             print("proof: the build failed, no proof sheets written", file=sys.stderr)
             return 1
@@ -212,10 +215,10 @@ def run(publications: Iterable[tuple[str, str]], *, pdf_dir: Path | None = None,
 
     from .runner import Locked, build_lock
 
-    dist = root / "dist"
+    dist = project.dist
     writes_dist = out_dir.resolve().is_relative_to(dist.resolve())
     try:
-        with build_lock("proof", dist) if writes_dist else nullcontext():
+        with build_lock(dist, "proof") if writes_dist else nullcontext():
             return _sheets(publications, pdf_dir, out_dir, dpi, root)
     except Locked as exc:
         print(f"proof: {exc}", file=sys.stderr)

@@ -71,7 +71,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
-from . import ROOT
+from .errors import display_path
 from .errors import BuildError, BuildErrors
 from .sources import LEVEL_KEYS  # noqa: F401 - the keys publication.yml may hold
 
@@ -303,14 +303,15 @@ def measure(config) -> Report:
         files.append((config.folder / config.data["backcover"]).resolve())
     for path in files:
         chapter = Chapter(path, "")
-        _read(md, path, chapter, (), errors, ())
+        _read(config.project, md, path, chapter, (), errors, ())
         chapters.append(chapter)
     if errors:
         raise BuildErrors(errors) if len(errors) > 1 else errors[0]
     return Report(config, level_of(config), chapters)
 
 
-def _read(md, path: Path, chapter: Chapter, context: tuple, errors: list, stack: tuple) -> None:
+def _read(project, md, path: Path, chapter: Chapter, context: tuple, errors: list,
+          stack: tuple) -> None:
     """Add the sentences of one file (and of what it includes) to `chapter`."""
     from .sources import read_text
 
@@ -325,14 +326,14 @@ def _read(md, path: Path, chapter: Chapter, context: tuple, errors: list, stack:
         errors.append(BuildError(f"the Markdown parser cannot read this file "
                                  f"({exc.__class__.__name__})", path))
         return
-    _walk(md, tokens, path, chapter, list(context), errors, (*stack, path))
+    _walk(project, md, tokens, path, chapter, list(context), errors, (*stack, path))
 
 
 #: token types whose text is never running text
 _SKIP = {"heading_open", "th_open", "td_open", "dt_open"}
 
 
-def _walk(md, tokens, path: Path, chapter: Chapter, context: list, errors: list,
+def _walk(project, md, tokens, path: Path, chapter: Chapter, context: list, errors: list,
           stack: tuple) -> None:
     opened: list = list(context)
     for token in tokens:
@@ -344,18 +345,19 @@ def _walk(md, tokens, path: Path, chapter: Chapter, context: list, errors: list,
             if opened:
                 opened.pop()
         elif token.type == "include":
-            target = (path.parent / unquote(token.info)).resolve()
+            target = path.parent / unquote(token.info)
             line = token.map[0] + 1 if token.map else None
-            if not target.is_relative_to(ROOT):
-                errors.append(BuildError(f"include `{token.info}` reaches outside the "
-                                         "repository", path, line))
-            elif target in stack:
+            if reason := project.refusal(target):
+                errors.append(BuildError(f"include `{token.info}` may not be read: {reason}",
+                                         path, line))
+            elif target.resolve() in stack:
                 errors.append(BuildError(f"include cycle: `{token.info}`", path, line))
             elif not target.is_file():
                 errors.append(BuildError(f"include `{token.info}`: file not found", path,
                                          line))
             else:
-                _read(md, target, chapter, tuple(opened), errors, stack)
+                _read(project, md, target.resolve(), chapter, tuple(opened), errors,
+                      stack)
         elif token.type == "inline":
             types = {t.type for t in opened}
             if types & _SKIP:
@@ -414,10 +416,7 @@ def _add(text: str, marks: list[tuple[int, int]], path: Path, chapter: Chapter) 
 # -- reports ----------------------------------------------------------------------------------
 
 def shown(path: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return str(path)
+    return display_path(path)
 
 
 def table(report: Report) -> list[str]:

@@ -48,10 +48,9 @@ from typing import Callable, Sequence
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
-from . import ROOT, finishing
+from . import finishing
 from .errors import BuildError
 from .impose import imposed
-from .pipeline import DIST
 from .preflight import inspect
 from .runner import Task, catalog, run_tasks, select
 from .sources import PublicationConfig, load_config, slug
@@ -130,13 +129,13 @@ def file_name(config: PublicationConfig, version: str, variant: str) -> str:
     return f"{base_name(config)}-{version}-{IMPOSED_NAMES.get(variant, variant)}{suffix}"
 
 
-def default_folder(version: str) -> Path:
-    return DIST / "release" / version
+def default_folder(project, version: str) -> Path:
+    return project.dist / "release" / version
 
 
 # -- the release ---------------------------------------------------------------------------
 
-def release(version: str, out: Path | str | None = None, force: bool = False,
+def release(project, version: str, out: Path | str | None = None, force: bool = False,
             jobs: int | None = None, echo: Callable[[str], None] = print,
             ids: Sequence[str] | None = None, allow_dirty: bool = False) -> Release:
     """Build every publication (print, screen, imposed sheets) into `out`, by default
@@ -149,25 +148,26 @@ def release(version: str, out: Path | str | None = None, force: bool = False,
     """
     started = time.perf_counter()
     version = check_version(version)
-    target = Path(out).absolute() if out else default_folder(version)
-    _refuse_existing(target, force)
-    dirty = _refuse_dirty(allow_dirty)
-    entries, configs = _prepare(ids, version)
+    target = Path(out).absolute() if out else default_folder(project, version)
+    _refuse_existing(project, target, force)
+    dirty = _refuse_dirty(project, allow_dirty)
+    entries, configs = _prepare(project, ids, version)
 
     def fill(staging: Path) -> list[dict]:
         with tempfile.TemporaryDirectory(prefix="trotter-release-") as work:
-            files = _build_all(entries, configs, version, Path(work), staging, jobs, echo)
-        _write_release(staging, version, _commit(), bool(dirty), files)
+            files = _build_all(project, entries, configs, version, Path(work), staging,
+                               jobs, echo)
+        _write_release(staging, version, _commit(project), bool(dirty), files)
         return files
 
     files = _staged(target, force, fill)
     seconds = time.perf_counter() - started
     echo(f"released {version}{' (from a working tree with uncommitted changes)' if dirty else ''}"
-         f": {len(files)} files, {MANIFEST} and {SUMS} in {_shown(target)} ({seconds:.0f} s)")
+         f": {len(files)} files, {MANIFEST} and {SUMS} in {project.shown(target)} ({seconds:.0f} s)")
     return Release(version, target, files, seconds)
 
 
-def release_part(version: str, ids: Sequence[str], out: Path | str, force: bool = False,
+def release_part(project, version: str, ids: Sequence[str], out: Path | str, force: bool = False,
                  jobs: int | None = None, echo: Callable[[str], None] = print,
                  allow_dirty: bool = False) -> Release:
     """Build the release files of the publications `ids` into `out` with a part manifest
@@ -179,44 +179,45 @@ def release_part(version: str, ids: Sequence[str], out: Path | str, force: bool 
     if not ids:
         raise BuildError("a part needs the publications it holds (--only ID…)")
     target = Path(out).absolute()
-    _refuse_existing(target, force, PART)
-    dirty = _refuse_dirty(allow_dirty)
-    entries, configs = _prepare(ids, version)
+    _refuse_existing(project, target, force, PART)
+    dirty = _refuse_dirty(project, allow_dirty)
+    entries, configs = _prepare(project, ids, version)
 
     def fill(staging: Path) -> list[dict]:
         with tempfile.TemporaryDirectory(prefix="trotter-release-") as work:
-            files = _build_all(entries, configs, version, Path(work), staging, jobs, echo)
+            files = _build_all(project, entries, configs, version, Path(work), staging,
+                               jobs, echo)
         dates: dict[str, dict] = {c.id: {} for c in configs}
         for entry in files:
             if entry["variant"] != "imposed":           # made from the print edition
                 dates[entry["id"]][entry["variant"]] = entry["source_date"]
-        part = {"part": PART_FORMAT, "version": version, "commit": _commit(),
+        part = {"part": PART_FORMAT, "version": version, "commit": _commit(project),
                 "dirty": bool(dirty), "publications": {
                     pub_id: {"source_date": max(by_edition.values()),
                              "source_date_utc": _utc(max(by_edition.values())),
                              "editions": by_edition} for pub_id, by_edition in dates.items()},
-                "shaped_by": shaped_by(), "files": files}
+                "shaped_by": shaped_by(project), "files": files}
         _write_json(staging / PART, part)
         return files
 
     files = _staged(target, force, fill, PART)
     seconds = time.perf_counter() - started
     echo(f"built the part {', '.join(c.id for c in configs)} of release {version}: "
-         f"{len(files)} files and {PART} in {_shown(target)} ({seconds:.0f} s)")
+         f"{len(files)} files and {PART} in {project.shown(target)} ({seconds:.0f} s)")
     return Release(version, target, files, seconds)
 
 
-def shaped_by() -> dict:
+def shaped_by(project) -> dict:
     """What shapes the bytes of a file besides the commit: the versions of the packages
     (deps.PACKAGES, Python's) and the SHA-256 of the CMYK output profile."""
     from .deps import packages
     from .icc import require_profile
 
     return {"packages": packages(),
-            "profile_sha256": hashlib.sha256(require_profile().read_bytes()).hexdigest()}
+            "profile_sha256": hashlib.sha256(require_profile(project).read_bytes()).hexdigest()}
 
 
-def gather(version: str, parts: Sequence[Path | str], out: Path | str | None = None,
+def gather(project, version: str, parts: Sequence[Path | str], out: Path | str | None = None,
            force: bool = False, echo: Callable[[str], None] = print,
            allow_dirty: bool = False) -> Release:
     """The release made of parts (folders written by `release_part`), into `out` (default
@@ -230,13 +231,13 @@ def gather(version: str, parts: Sequence[Path | str], out: Path | str | None = N
     version = check_version(version)
     if not parts:
         raise BuildError("nothing to gather: name the part folders (--gather DIR…)")
-    target = Path(out).absolute() if out else default_folder(version)
-    _refuse_existing(target, force)
+    target = Path(out).absolute() if out else default_folder(project, version)
+    _refuse_existing(project, target, force)
     folders = [Path(p) for p in parts]
     for n, folder in enumerate(folders):
         if any(os.path.realpath(folder) == os.path.realpath(f) for f in folders[:n]):
             raise BuildError("this part is named twice", folder)
-    commit = _commit()
+    commit = _commit(project)
     loaded = [(folder, _read_part(folder, version, commit)) for folder in folders]
     dirty = [folder for folder, part in loaded if part["dirty"]]
     if dirty and not allow_dirty:
@@ -259,7 +260,7 @@ def gather(version: str, parts: Sequence[Path | str], out: Path | str | None = N
             if entry["file"] in names:
                 raise BuildError(f"{entry['file']} is also in {names[entry['file']]}", folder)
             names[entry["file"]] = folder
-    entries = catalog()
+    entries = catalog(project)
     known = [e.id for e in entries]
     unknown = [i for i in holder if i not in known]
     if unknown:
@@ -272,7 +273,7 @@ def gather(version: str, parts: Sequence[Path | str], out: Path | str | None = N
     configs = {e.id: e.config for e in entries}
     for folder, part in loaded:
         for pub_id in part["publications"]:
-            config = configs[pub_id] or load_config(entries[known.index(pub_id)].path)
+            config = configs[pub_id] or load_config(project, entries[known.index(pub_id)].path)
             held = {f["variant"] for f in part["files"] if f["id"] == pub_id}
             lacking = [e.variant for e in editions(config) if e.variant not in held]
             if lacking:
@@ -290,7 +291,7 @@ def gather(version: str, parts: Sequence[Path | str], out: Path | str | None = N
     _staged(target, force, fill)
     seconds = time.perf_counter() - started
     echo(f"gathered {version} from {len(loaded)} parts: {len(files)} files, {MANIFEST} and "
-         f"{SUMS} in {_shown(target)} ({seconds:.1f} s)")
+         f"{SUMS} in {project.shown(target)} ({seconds:.1f} s)")
     return Release(version, target, files, seconds)
 
 
@@ -347,16 +348,16 @@ def _differences(one: dict, other: dict) -> str:
         f"{n} {a.get(n, 'absent')} vs {b.get(n, 'absent')}" for n in names) + ")"
 
 
-def _prepare(ids, version: str):
-    entries = _select(ids)
-    configs = [e.config or load_config(e.path) for e in entries]
+def _prepare(project, ids, version: str):
+    entries = _select(project, ids)
+    configs = [e.config or load_config(project, e.path) for e in entries]
     _refuse_name_clashes(configs, version)
-    _refuse_stylesheet_problems(configs)
+    _refuse_stylesheet_problems(project, configs)
     return entries, configs
 
 
-def _refuse_dirty(allow_dirty: bool) -> list[str]:
-    dirty = _dirty()
+def _refuse_dirty(project, allow_dirty: bool) -> list[str]:
+    dirty = _dirty(project)
     if dirty and not allow_dirty:
         raise BuildError("the working tree has uncommitted changes "
                          f"({', '.join(dirty[:3])}{' …' if len(dirty) > 3 else ''}): commit "
@@ -398,8 +399,8 @@ def _rank(variant: str) -> int:
     return order.index(variant) if variant in order else len(order)
 
 
-def _select(ids: Sequence[str] | None):
-    entries = catalog()
+def _select(project, ids: Sequence[str] | None):
+    entries = catalog(project)
     if ids is None:
         return entries
     try:
@@ -409,21 +410,21 @@ def _select(ids: Sequence[str] | None):
                          f"{', '.join(e.id for e in entries)}") from None
 
 
-def _refuse_stylesheet_problems(configs) -> None:
+def _refuse_stylesheet_problems(project, configs) -> None:
     """A release is strict: a declaration WeasyPrint would ignore is an error."""
     from .stylecheck import check_stylesheets
 
-    problems = check_stylesheets(sorted({c.stylesheet for c in configs}))
+    problems = check_stylesheets(project, sorted({c.stylesheet for c in configs}))
     if problems:
         raise BuildError("nothing was released: the stylesheets have problems\n"
                          + "\n".join(str(p) for p in problems))
 
 
-def _dirty() -> list[str]:
+def _dirty(project) -> list[str]:
     """Uncommitted changes (and new files git does not ignore) in the working tree. When git
     cannot tell (no git, not a checkout), that is said as a change: never "clean" unseen."""
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"],
+        out = subprocess.run(["git", "-C", str(project.root), "status", "--porcelain"],
                              capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
         return [f"(git could not be asked: {exc})"]
@@ -432,8 +433,8 @@ def _dirty() -> list[str]:
     return [line[3:] for line in out.stdout.splitlines() if line.strip()]
 
 
-def _refuse_existing(target: Path, force: bool, marker: str = MANIFEST) -> None:
-    if target == ROOT or ROOT.is_relative_to(target):
+def _refuse_existing(project, target: Path, force: bool, marker: str = MANIFEST) -> None:
+    if target == project.root or project.root.is_relative_to(target):
         raise BuildError("this folder holds the repository: choose another release folder",
                          target)
     if not os.path.lexists(target):
@@ -457,7 +458,7 @@ def _refuse_name_clashes(configs: list[PublicationConfig], version: str) -> None
         seen[name] = config.id
 
 
-def _build_all(entries, configs, version: str, work: Path, staging: Path,
+def _build_all(project, entries, configs, version: str, work: Path, staging: Path,
                jobs: int | None, echo) -> list[dict]:
     """Build print and screen of every publication from the sources (no build cache), through
     the orchestrator; stamp, preflight and impose each PDF as it arrives. Returns the
@@ -469,7 +470,7 @@ def _build_all(entries, configs, version: str, work: Path, staging: Path,
              for e, c in zip(entries, configs) for ed in editions(c)]
     files: list[dict] = []
     failed: list[str] = []
-    for task, (status, value) in run_tasks(tasks, jobs):
+    for task, (status, value) in run_tasks(project, tasks, jobs):
         config, variant = by_id.get(task.entry.id), task.variant
         if status != "done":
             echo(f"{task.entry.id} ({variant}): failed")
@@ -628,9 +629,9 @@ def pdf_version(data: bytes) -> str | None:
 
 # -- small helpers ---------------------------------------------------------------------------
 
-def _commit() -> str | None:
+def _commit(project) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+        out = subprocess.run(["git", "-C", str(project.root), "rev-parse", "HEAD"],
                              capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -640,9 +641,3 @@ def _commit() -> str | None:
 def _utc(date: int) -> str:
     return datetime.fromtimestamp(date, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(ROOT))
-    except ValueError:
-        return str(path)

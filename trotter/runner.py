@@ -23,13 +23,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ROOT, deps
+from . import deps
 from .errors import BuildError, EnvironmentFault
-from .pipeline import DIST, mark_stale, output_path, source_size
+from .pipeline import mark_stale, output_path, source_size
 from .variants import DEFAULT
 
-LOCK = DIST / ".lock"
-LOG = DIST / "build.log"
+LOCK = ".lock"              # in a project's dist/
+LOG = "build.log"           # in a project's dist/: the tracebacks of internal errors
+
+
+def log_path(project) -> Path:
+    return project.dist / LOG
 
 
 class Locked(Exception):
@@ -60,26 +64,28 @@ class Entry:
     stylesheet: str | None = None
     out: Path | None = None          # where the print PDF goes, when not dist/print/<id>.pdf
     config: object = field(default=None, repr=False, compare=False)   # as catalog read it
+    project: object = field(default=None, repr=False, compare=False)  # project.Project
 
     def output(self, variant: str) -> Path:
-        return self.out if self.out and variant == DEFAULT else output_path(self.id, variant)
+        return (self.out if self.out and variant == DEFAULT
+                else output_path(self.project, self.id, variant))
 
 
-def catalog(root: Path = ROOT) -> list[Entry]:
-    """Every publication, read lightly (no Markdown is parsed): a broken publication.yml
-    becomes an entry with its error, named after its folder."""
+def catalog(project) -> list[Entry]:
+    """Every publication of `project`, read lightly (no Markdown is parsed): a broken
+    publication.yml becomes an entry with its error, named after its folder."""
     from .sources import discover, load_config
 
     entries = []
-    for path in discover(root):
+    for path in discover(project.root):
         try:
-            config = load_config(path)
+            config = load_config(project, path)
         except BuildError as exc:
-            entries.append(Entry(_light_id(path), path, error=exc))
+            entries.append(Entry(_light_id(path), path, error=exc, project=project))
             continue
         size = source_size(config)
         entries.append(Entry(config.id, path, config.kind, config.title, size,
-                             stylesheet=config.stylesheet, config=config))
+                             stylesheet=config.stylesheet, config=config, project=project))
     _unique(entries)
     return entries
 
@@ -105,7 +111,7 @@ def _unique(entries: list[Entry]) -> None:
                 continue
             for one, two in ((entry, other), (other, entry)):
                 clashes.setdefault(id(one), BuildError(
-                    f"{what} is also used by {deps.shown(two.path)}: give each publication "
+                    f"{what} is also used by {two.project.shown(two.path)}: give each publication "
                     f"its own", one.path, one.config.lines.get(key)))
     for entry in entries:
         if id(entry) in clashes:
@@ -148,11 +154,11 @@ def select(entries: list[Entry], ids) -> list[Entry]:
 # -- the lock ----------------------------------------------------------------------------------
 
 @contextmanager
-def build_lock(what: str = "build", dist: Path = DIST):
-    """One command that writes `dist` (a checkout's dist/) at a time (build, watch and serve
+def build_lock(dist: Path, what: str = "build"):
+    """One command that writes `dist` (a project's dist/) at a time (build, watch and serve
     builds, release, clean, proof, diff): a second one is told so, and nothing is
     corrupted."""
-    lock = dist / LOCK.name
+    lock = dist / LOCK
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a+") as fh:
         try:
@@ -177,24 +183,24 @@ def build_lock(what: str = "build", dist: Path = DIST):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def remove_leftovers() -> None:
-    """What a killed command left (under the lock, so none of it is in use): temporary
-    files beside the PDFs and cache entries, and release staging folders."""
-    if not DIST.is_dir():
+def remove_leftovers(dist: Path) -> None:
+    """What a killed command left in `dist` (under the lock, so none of it is in use):
+    temporary files beside the PDFs and cache entries, and release staging folders."""
+    if not dist.is_dir():
         return
-    for tmp in list(DIST.rglob(".*.tmp")) + list(DIST.rglob("*.json.tmp")):
+    for tmp in list(dist.rglob(".*.tmp")) + list(dist.rglob("*.json.tmp")):
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
 
 
-def clean() -> None:
-    """Empty dist/ but for the lock file (removing it while another command waits for it
-    would let two commands run at once)."""
-    with build_lock("clean"):
-        for path in DIST.iterdir():
-            if path == LOCK:
+def clean(project) -> None:
+    """Empty the project's dist/ but for the lock file (removing it while another command
+    waits for it would let two commands run at once)."""
+    with build_lock(project.dist, "clean"):
+        for path in project.dist.iterdir():
+            if path.name == LOCK:
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
@@ -239,50 +245,52 @@ class Progress:
             self.echo(text)
 
 
-def plan(entries: list[Entry], variant: str, force: bool = False):
+def plan(project, entries: list[Entry], variant: str, force: bool = False):
     """(up to date, to build with the reason) — from the recorded inputs only."""
-    settings, packages = deps.settings(variant), deps.packages()
-    cached = {e.id: deps.load(e.id, variant) for e in entries if e.error is None}
-    dates = deps.source_dates({i: [row[0] for row in c.get("inputs", [])]
-                               for i, c in cached.items() if c})
+    settings, packages = deps.settings(project, variant), deps.packages()
+    cached = {e.id: deps.load(project, e.id, variant) for e in entries if e.error is None}
+    dates = deps.source_dates(project, {i: [row[0] for row in c.get("inputs", [])]
+                                        for i, c in cached.items() if c})
     current, todo = [], []
     for entry in entries:
         if entry.error is not None:
             todo.append((entry, str(entry.error)))
             continue
         reason = "forced" if force else deps.why_stale(
-            cached.get(entry.id), entry.output(variant), settings, packages,
+            project, cached.get(entry.id), entry.output(variant), settings, packages,
             dates.get(entry.id))
         (todo.append((entry, reason)) if reason else current.append(entry))
     return current, todo
 
 
-def run_builds(entries: list[Entry], variant: str = "print", jobs: int | None = None,
-               force: bool = False, echo=print, echo_err=None, pool=None,
-               verbose: bool = False, first: str | None = None, planned=None) -> Outcome:
+def run_builds(project, entries: list[Entry], variant: str = "print",
+               jobs: int | None = None, force: bool = False, echo=print, echo_err=None,
+               pool=None, verbose: bool = False, first: str | None = None,
+               planned=None) -> Outcome:
     """Build what is out of date (everything with `force`). Call with the lock held.
     `first`: a publication whose units go before all others (the one `serve` shows)."""
     echo_err = echo_err or (lambda m: print(m, file=sys.stderr))
     outcome = Outcome()
-    current, todo = planned or plan(entries, variant, force)
+    current, todo = planned or plan(project, entries, variant, force)
     for entry in current:
-        echo(f"{entry.id}: up to date -> {deps.shown(entry.output(variant))}")
+        echo(f"{entry.id}: up to date -> {project.shown(entry.output(variant))}")
         outcome.up_to_date.append(entry.id)
     if not todo:
         return outcome
-    remove_leftovers()
+    remove_leftovers(project.dist)
     started = time.perf_counter()
     progress = Progress(len(todo), echo)
-    settings, packages = deps.settings(variant), deps.packages()
+    settings, packages = deps.settings(project, variant), deps.packages()
     tasks = []
     for entry, reason in todo:
         if entry.error is None:
-            deps.forget(entry.id, variant)             # never outlives the PDF it vouched for
+            deps.forget(project, entry.id, variant)    # never outlives the PDF it vouched for
             progress.line(f"{entry.id}: building" + (f" ({reason})" if verbose else ""))
         tasks.append(Task(entry, variant, out=entry.output(variant), force=force,
                           first=entry.id == first))
-    for task, result in run_tasks(tasks, jobs, pool):
-        _report(task.entry, result, variant, progress, outcome, echo_err, settings, packages)
+    for task, result in run_tasks(project, tasks, jobs, pool):
+        _report(project, task.entry, result, variant, progress, outcome, echo_err, settings,
+                packages)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -299,7 +307,7 @@ class Task:
     first: bool = False             # before every other task, in the pool too
 
 
-def run_tasks(tasks: list[Task], jobs: int | None = None, pool=None):
+def run_tasks(project, tasks: list[Task], jobs: int | None = None, pool=None):
     """Build the tasks concurrently, the largest publication first: each in a thread of this
     process, their render units in one worker pool. Yields (task, (status, value)) as each
     finishes; status is done (value: the pipeline's Result), failed (a BuildError) or
@@ -307,11 +315,11 @@ def run_tasks(tasks: list[Task], jobs: int | None = None, pool=None):
     from .workers import Pool
 
     own_pool = pool is None
-    pool = pool or Pool(jobs)
+    pool = pool or Pool(jobs, project.settings.unit_timeout)
     tasks = sorted(tasks, key=lambda t: (t.first, t.entry.size), reverse=True)
     threads = ThreadPoolExecutor(max_workers=max(1, len(tasks)), thread_name_prefix="build")
     try:
-        futures = {threads.submit(_build_one, task, pool): task for task in tasks}
+        futures = {threads.submit(_build_one, project, task, pool): task for task in tasks}
         for future in as_completed(futures):
             yield futures[future], future.result()
     except BaseException:
@@ -323,7 +331,7 @@ def run_tasks(tasks: list[Task], jobs: int | None = None, pool=None):
         pool.close()
 
 
-def _build_one(task: Task, pool):
+def _build_one(project, task: Task, pool):
     """One publication, in a thread; its errors come back as data."""
     from .pipeline import build_publication
     from .workers import InternalError, WorkerDied
@@ -332,7 +340,7 @@ def _build_one(task: Task, pool):
     if entry.error is not None:
         return ("failed", entry.error)
     try:
-        return ("done", build_publication(entry.path, task.variant, out=task.out,
+        return ("done", build_publication(project, entry.path, task.variant, out=task.out,
                                           version=task.version, pool=pool, cache=task.cache,
                                           force=task.force, first=task.first))
     except BuildError as exc:
@@ -350,12 +358,12 @@ def _build_one(task: Task, pool):
         return ("internal", traceback.format_exc())
 
 
-def _report(entry: Entry, result, variant: str, progress: Progress, outcome: Outcome,
-            echo_err, settings: dict, packages: dict) -> None:
+def _report(project, entry: Entry, result, variant: str, progress: Progress,
+            outcome: Outcome, echo_err, settings: dict, packages: dict) -> None:
     status, value = result
     out = entry.output(variant)
     if status == "done":
-        deps.store(entry.id, variant, value.inputs, value.output, value.pages, value.date,
+        deps.store(project, entry.id, variant, value.inputs, value.output, value.pages, value.date,
                    settings, packages)
         for message in value.warnings:
             echo_err(f"{entry.id}: warning: {message}")
@@ -363,13 +371,13 @@ def _report(entry: Entry, result, variant: str, progress: Progress, outcome: Out
         units = (f", {value.rendered} of {value.units} units laid out" if value.units > 1
                  else "")
         progress.finished(f"{entry.id}: done, {value.pages} pages, {value.seconds:.1f} s"
-                          f"{units}{warn} -> {deps.shown(out)}")
+                          f"{units}{warn} -> {project.shown(out)}")
         outcome.built.append(entry.id)
         outcome.results[entry.id] = value
         return
     message = str(value)
     kept = mark_stale(out, message.splitlines()[-1] if message else "")
-    note = f" (previous {deps.shown(out)} kept, it is STALE)" if kept else ""
+    note = f" (previous {project.shown(out)} kept, it is STALE)" if kept else ""
     if status == "failed":
         progress.finished(f"{entry.id}: failed{note}")
         echo_err(message)
@@ -381,7 +389,8 @@ def _report(entry: Entry, result, variant: str, progress: Progress, outcome: Out
         outcome.internal.append((entry.id, message))
 
 
-def write_log(outcome: Outcome) -> None:
-    LOG.parent.mkdir(parents=True, exist_ok=True)
-    LOG.write_text("\n".join(f"{i}:\n{tb}" for i, tb in outcome.internal), encoding="utf-8")
+def write_log(project, outcome: Outcome) -> None:
+    log = log_path(project)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("\n".join(f"{i}:\n{tb}" for i, tb in outcome.internal), encoding="utf-8")
 

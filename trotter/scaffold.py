@@ -13,11 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from . import ROOT
 from .errors import BuildError
 from .sources import slug
 
-CAHIERS = ROOT / "cahiers"
 ACCENTS = ("var(--c-hr)", "var(--c-management)", "var(--c-lijn)", "var(--c-medewerker)")
 
 PUBLICATION = """\
@@ -123,9 +121,10 @@ een samengesteld beeld; elke gelijkenis met bestaande bedrijven of personen beru
 """
 
 
-def next_number() -> int:
+def next_number(cahiers: Path) -> int:
+    """The next number of the series: above every number and folder in `cahiers`."""
     numbers = [0]
-    for path in CAHIERS.glob("*/publication.yml"):
+    for path in cahiers.glob("*/publication.yml"):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
@@ -138,17 +137,18 @@ def next_number() -> int:
     return max(numbers) + 1
 
 
-def new_cahier(name: str, title: str, subtitle: str | None = None) -> Path:
-    """Create cahiers/NN-<slug>/ and return the folder."""
+def new_cahier(project, name: str, title: str, subtitle: str | None = None) -> Path:
+    """Create cahiers/NN-<slug>/ in the project and return the folder."""
+    cahiers = project.cahiers
     name = slug(name)
     if not name:
         raise BuildError("the cahier needs a name of letters or digits, e.g. `zorg-de-linde`")
     if not title.strip():
         raise BuildError("the cahier needs a title: --title \"…\"")
-    if any(p.name.split("-", 1)[-1] == name for p in CAHIERS.glob("*-*") if p.is_dir()):
+    if any(p.name.split("-", 1)[-1] == name for p in cahiers.glob("*-*") if p.is_dir()):
         raise BuildError(f"a cahier named `{name}` exists already in cahiers/")
-    number = next_number()
-    folder = CAHIERS / f"{number:02d}-{name}"
+    number = next_number(cahiers)
+    folder = cahiers / f"{number:02d}-{name}"
     values = {"number": number, "nn": f"{number:02d}", "slug": name,
               "title": _yaml(title.strip()),
               "subtitle": _yaml(subtitle or "Een praktijkvoorbeeld van competentiemanagement"),

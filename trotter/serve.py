@@ -32,7 +32,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pypdfium2 as pdfium
 
-from . import ROOT
 from .pipeline import stale_marker
 from .proof import mark_page, render_page
 
@@ -73,8 +72,9 @@ class BuildState:
 class Preview:
     """What the server shows: the publications, the build state, rendered pages."""
 
-    def __init__(self, ids: Sequence[str] | None = None, dpi: float = SCREEN_DPI,
+    def __init__(self, project, ids: Sequence[str] | None = None, dpi: float = SCREEN_DPI,
                  quiet: bool = False, jobs: int | None = None):
+        self.project = project
         self.ids = list(ids or [])
         self.dpi = dpi
         self.quiet = quiet
@@ -95,7 +95,7 @@ class Preview:
         publications (`ids`: some of them)."""
         from .runner import catalog, select
 
-        entries = catalog()
+        entries = catalog(self.project)
         try:
             return select(entries, self.ids)
         except KeyError:
@@ -108,7 +108,7 @@ class Preview:
         pubs = [e.id for e in entries if e.error is None]
         viewing = (self.viewing or "").removeprefix("specimen-")
         target = viewing if viewing in pubs else (pubs[0] if pubs else None)
-        return specimen_entries([target]) if target else []
+        return specimen_entries(self.project, [target]) if target else []
 
     def groups(self):
         """(specimens, publications): the catalog read once for a build."""
@@ -128,8 +128,8 @@ class Preview:
         from .workers import Pool
 
         try:
-            with build_lock("serve"):
-                self.pool = self.pool or Pool(self.jobs)
+            with build_lock(self.project.dist, "serve"):
+                self.pool = self.pool or Pool(self.jobs, self.project.settings.unit_timeout)
                 code, failed, output = 0, set(), []
                 groups = self.groups()
                 for group in groups:
@@ -138,7 +138,7 @@ class Preview:
                         self.changed.notify_all()
                     start = time.monotonic()
                     try:
-                        outcome = run_builds(group, "print", pool=self.pool,
+                        outcome = run_builds(self.project, group, "print", pool=self.pool,
                                              echo=lambda m: None, echo_err=lambda m: None,
                                              first=self.viewing)
                         code = max(code, 3 if outcome.internal else 1 if outcome.failed else 0)
@@ -436,24 +436,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def make_server(port: int = 8000, ids: Sequence[str] | None = None, *,
+def make_server(project, port: int = 8000, ids: Sequence[str] | None = None, *,
                 watch: Iterable[Path] | None = None, dpi: float = SCREEN_DPI,
                 debounce_ms: int = 300, host: str = "127.0.0.1", quiet: bool = False,
                 jobs: int | None = None) -> PreviewServer:
-    """A preview server on host:port (port 0: any free port) of the repository's
-    publications (`ids`: some of them), built into dist/print/; call `start()` and `stop()`.
-    `watch`: the folders to watch (default: book/ brochure/ card/ cahiers/ templates/
-    styles/); an empty list disables watching."""
-    preview = Preview(ids, dpi, quiet, jobs)
+    """A preview server on host:port (port 0: any free port) of the project's publications
+    (`ids`: some of them), built into dist/print/; call `start()` and `stop()`. `watch`: the
+    folders to watch (default: book/ brochure/ card/ cahiers/ templates/ styles/); an empty
+    list disables watching."""
+    preview = Preview(project, ids, dpi, quiet, jobs)
     if watch is None:
-        watch = [ROOT / name for name in WATCHED]
+        watch = [project.root / name for name in WATCHED]
     return PreviewServer((host, port), preview, watch, debounce_ms)
 
 
-def serve(port: int = 8000, ids: Sequence[str] | None = None) -> int:
+def serve(project, port: int = 8000, ids: Sequence[str] | None = None) -> int:
     """`build.py serve`: run until Ctrl-C or SIGTERM. Returns the exit code."""
     try:
-        server = make_server(port, ids)
+        server = make_server(project, port, ids)
     except OSError as exc:
         print(f"serve: cannot listen on 127.0.0.1:{port}: {exc.strerror}", file=sys.stderr)
         return 2

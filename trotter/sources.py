@@ -12,9 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ROOT
 from .errors import BuildError
-from .policy import refusal
 
 KINDS = ("book", "brochure", "card", "cahier")
 
@@ -78,6 +76,7 @@ class PublicationConfig:
     parts: list[PartConfig]
     data: dict = field(default_factory=dict)
     lines: dict = field(default_factory=dict)
+    project: object = field(default=None, repr=False, compare=False)   # project.Project
 
     @property
     def folder(self) -> Path:
@@ -91,7 +90,7 @@ class PublicationConfig:
         return self.front + [s for part in self.parts for s in part.sources]
 
 
-def discover(root: Path = ROOT) -> list[Path]:
+def discover(root: Path) -> list[Path]:
     """All publication.yml files, in a stable order: book, brochure, card, cahiers."""
     found = [root / name / "publication.yml" for name in ("book", "brochure", "card")]
     found = [p for p in found if p.exists()]
@@ -153,18 +152,19 @@ def load_yaml(text: str, path: Path, first_line: int = 1):
     return data, lines
 
 
-PARSED = ROOT / "dist" / ".cache" / "publication-yml.json"
+PARSED = "publication-yml.json"          # the memo, in the project's build cache
 
 
-def _load_config_yaml(text: str, path: Path):
+def _load_config_yaml(project, text: str, path: Path):
     """`load_yaml` of a publication.yml, memoised by the text's hash (the same text always
     parses the same; only JSON-exact results are kept, so the memo can never differ from a
     parse). Validation runs on the result every time."""
     from .deps import write_json
 
     key = hashlib.sha256(text.encode()).hexdigest()
+    parsed = project.cache / PARSED
     try:
-        memo = json.loads(PARSED.read_text(encoding="utf-8"))
+        memo = json.loads(parsed.read_text(encoding="utf-8"))
         data, rows = memo[key]
         return data, {(k if i is None else (k, i)): line for k, i, line in rows}
     except (OSError, ValueError, KeyError, TypeError):
@@ -178,7 +178,7 @@ def _load_config_yaml(text: str, path: Path):
         exact = False
     if exact:
         try:
-            memo = json.loads(PARSED.read_text(encoding="utf-8"))
+            memo = json.loads(parsed.read_text(encoding="utf-8"))
             memo = memo if isinstance(memo, dict) else {}
         except (OSError, ValueError):
             memo = {}
@@ -186,7 +186,7 @@ def _load_config_yaml(text: str, path: Path):
         memo = dict(list(memo.items())[-63:])       # the texts seen lately, not every one ever
         memo[key] = [data, rows]
         try:
-            write_json(PARSED, memo)
+            write_json(parsed, memo)
         except OSError:
             pass                               # a cache only
     return data, lines
@@ -203,10 +203,10 @@ def check_keys(data: dict, allowed, path: Path, lines: dict, what: str, line: in
                              lines.get(key, line))
 
 
-def load_config(path: Path) -> PublicationConfig:
-    """Read and validate one publication.yml."""
-    path = path.resolve()
-    data, lines = _load_config_yaml(read_text(path), path)
+def load_config(project, path: Path) -> PublicationConfig:
+    """Read and validate one publication.yml of `project` (project.Project)."""
+    path = Path(path).resolve()
+    data, lines = _load_config_yaml(project, read_text(path), path)
     if not isinstance(data, dict):
         raise BuildError("publication.yml must be a mapping of keys to values", path, 1)
     check_keys(data, SCHEMA, path, lines, "publication.yml")
@@ -218,17 +218,18 @@ def load_config(path: Path) -> PublicationConfig:
         if not _is_a(data[key], kind):
             raise BuildError(f"`{key}` must be a {_type_name(kind)} ({description})",
                              path, lines.get(key))
-    _check_values(data, path, lines)
+    _check_values(project, data, path, lines)
     _check_readability(data.get("readability"), path, lines.get("readability", 1))
     trim = data["trim"].split()
-    front, parts = _load_sources(data["sources"], path, lines)
+    front, parts = _load_sources(project, data["sources"], path, lines)
     if not front and not any(p.sources for p in parts):
         raise BuildError("empty publication: `sources` lists no Markdown file", path,
                          lines.get("sources"))
     config = PublicationConfig(
         path=path, id=data["id"], kind=data["kind"], title=data["title"],
         language=data["language"], trim=(trim[0], trim[1]), template=data["template"],
-        stylesheet=data["stylesheet"], front=front, parts=parts, data=data, lines=lines)
+        stylesheet=data["stylesheet"], front=front, parts=parts, data=data, lines=lines,
+        project=project)
     _warn_unlisted(config)
     return config
 
@@ -239,7 +240,7 @@ LENGTH_MM = re.compile(r"(\d+(?:\.\d+)?)mm")
 TRIM_RANGE = (40.0, 1000.0)          # mm: from a bookmark to a poster
 
 
-def _check_values(data: dict, path: Path, lines: dict) -> None:
+def _check_values(project, data: dict, path: Path, lines: dict) -> None:
     """Every value of a publication.yml that has the right type, checked for what it says:
     an error names the key's line."""
     def fail(key, message):
@@ -275,7 +276,7 @@ def _check_values(data: dict, path: Path, lines: dict) -> None:
                 raise BuildError(f"`{key}` must be a list of texts, item {i + 1} is not",
                                  path, lines.get((key, i), lines.get(key)))
     for key in ("template", "stylesheet"):
-        folder = ROOT / ("templates" if key == "template" else "styles")
+        folder = project.templates if key == "template" else project.styles
         file = (folder / data[key]).resolve()
         if not file.is_relative_to(folder) or not file.is_file():
             fail(key, f"{key} `{data[key]}` not found in {folder.name}/")
@@ -304,7 +305,7 @@ def _check_readability(level, path: Path, line: int) -> None:
                              f"of words above 0, not `{value}` ({LEVEL_KEYS[key]})", path, line)
 
 
-def _load_sources(entries: list, path: Path, lines: dict):
+def _load_sources(project, entries: list, path: Path, lines: dict):
     front: list[Path] = []
     parts: list[PartConfig] = []
     seen: set[Path] = set()
@@ -313,7 +314,7 @@ def _load_sources(entries: list, path: Path, lines: dict):
         if not isinstance(value, str):
             raise BuildError("a source must be a Markdown path or a `part:` mapping", path, line)
         file = path.parent / value
-        if reason := refusal(file):
+        if reason := project.refusal(file):
             raise BuildError(f"source `{value}` may not be read: {reason}", path, line)
         file = file.resolve()
         if not file.is_file():
@@ -349,7 +350,7 @@ def _load_sources(entries: list, path: Path, lines: dict):
     return front, parts
 
 
-def series_members(config: PublicationConfig, root: Path = ROOT) -> list[dict]:
+def series_members(config: PublicationConfig) -> list[dict]:
     """The publications of the same series (the cahiers), by number: number, title, subtitle
     and whether it is this one. Read lightly (a broken publication.yml is reported by its own
     build, not by every cahier that lists the series)."""
@@ -359,13 +360,14 @@ def series_members(config: PublicationConfig, root: Path = ROOT) -> list[dict]:
     if not series:
         return []
     members = []
-    found = discover(root)
+    project = config.project
+    found = discover(project.root)
     if current() is not None:       # a new cahier changes the series on every back cover
         current().listing("cahiers/*/publication.yml",
-                          [p for p in found if p.parent.parent == root / "cahiers"])
+                          [p for p in found if p.parent.parent == project.cahiers])
     for path in found:
         try:
-            data = (_load_config_yaml(read_text(path), path)[0] if path != config.path
+            data = (_load_config_yaml(project, read_text(path), path)[0] if path != config.path
                     else config.data)
         except BuildError:
             continue
@@ -386,7 +388,8 @@ def _warn_unlisted(config: PublicationConfig) -> None:
             listed.add((config.folder / config.data[key]).resolve())
     for md in sorted(config.folder.rglob("*.md")):
         if md.resolve() not in listed and not _is_included_somewhere(md, listed):
-            warn(f"{md.relative_to(ROOT)}: not listed in {config.path.relative_to(ROOT)} "
+            shown = config.project.shown
+            warn(f"{shown(md)}: not listed in {shown(config.path)} "
                  "and included nowhere")
 
 

@@ -14,13 +14,11 @@ from pathlib import Path
 
 import yaml
 
-from . import ROOT
-from .pipeline import DIST
 from .runner import Entry, catalog
 from .sources import load_config
 
-FOLDER = DIST / "specimen"
-TEXT = ROOT / "styles" / "specimen" / "specimen.md"
+FOLDER = "specimen"                                  # in the project's dist/
+TEXT = Path("styles") / "specimen" / "specimen.md"   # in the project
 
 
 def default_ids(entries) -> list[str]:
@@ -33,23 +31,24 @@ def default_ids(entries) -> list[str]:
     return ids
 
 
-def entries(ids=None) -> list[Entry]:
-    """The specimen of each publication named (default: one of every kind), ready to build."""
-    found = catalog()
+def entries(project, ids=None) -> list[Entry]:
+    """The specimen of each publication of `project` named (default: one of every kind),
+    ready to build."""
+    found = catalog(project)
     ids = list(ids) if ids else default_ids(found)
     made = []
     for entry in found:
         if entry.id not in ids or entry.error is not None:
             continue
-        config = entry.config or load_config(entry.path)
-        folder = FOLDER / entry.id
+        config = entry.config or load_config(project, entry.path)
+        folder = project.dist / FOLDER / entry.id
         folder.mkdir(parents=True, exist_ok=True)
         data = {"id": f"specimen-{entry.id}", "kind": config.kind,
                 "title": f"Specimen · {config.title}", "language": config.language,
                 "trim": " ".join(config.trim), "template": "specimen.html.j2",
                 "stylesheet": config.stylesheet,
                 "sources": [{"part": "Specimen", "id": "specimen", "perspective": "hr",
-                             "sources": [Path("../../..", TEXT.relative_to(ROOT)).as_posix()]}],
+                             "sources": [Path("../../..", TEXT).as_posix()]}],
                 "series": config.data.get("series", "Talenten Trotter"),
                 "number": config.data.get("number", 0), "imposition": False}
         if config.data.get("accent"):
@@ -60,5 +59,6 @@ def entries(ids=None) -> list[Entry]:
         if not yml.is_file() or yml.read_text(encoding="utf-8") != text:
             yml.write_text(text, encoding="utf-8")
         made.append(Entry(data["id"], yml, config.kind, data["title"], size=1 << 30,
-                          stylesheet=config.stylesheet, out=FOLDER / f"specimen-{entry.id}.pdf"))
+                          stylesheet=config.stylesheet, project=project,
+                          out=project.dist / FOLDER / f"specimen-{entry.id}.pdf"))
     return made

@@ -1,9 +1,10 @@
 """Dutch spelling of the sources: hunspell (nl_BE) and the project's word list
 (tests/wordlist.nl.txt: names, abbreviations, sector terms, valid compounds).
 
-`findings(paths)` gives `(path, line, word)` for every unknown word where it stands;
-`build.py check` reports them as `path:line: …`; `python -m trotter.spelling` prints the
-unknown words of all sources, one per line.
+`findings(paths, root)` gives `(path, line, word)` for every unknown word where it stands
+(the word list of the project in `root`); `build.py check` reports them as `path:line: …`;
+`python -m trotter.spelling` prints the unknown words of all sources of this checkout, one
+per line.
 """
 
 import re
@@ -12,8 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-WORDLIST = ROOT / "tests" / "wordlist.nl.txt"
+WORDLIST = Path("tests") / "wordlist.nl.txt"          # in the project
 DICTIONARY = Path("/usr/share/hunspell/nl_BE.dic")
 FOLDERS = ("book", "brochure", "card", "cahiers")
 MARKUP = [
@@ -37,8 +37,13 @@ def plain(text: str) -> str:
     return text
 
 
-def sources() -> list[Path]:
-    return sorted(p for folder in FOLDERS for p in (ROOT / folder).rglob("*.md"))
+def wordlist(root: Path) -> Path:
+    return root / WORDLIST
+
+
+def sources(root: Path) -> list[Path]:
+    """The Markdown sources of the project in `root`."""
+    return sorted(p for folder in FOLDERS for p in (root / folder).rglob("*.md"))
 
 
 def available() -> bool:
@@ -60,26 +65,28 @@ def _texts(paths) -> dict[Path, str]:
     return texts
 
 
-def _unknown_words(texts) -> set[str]:
+def _unknown_words(texts, root: Path) -> set[str]:
     found = set()
     for text in texts:
         found.update(WORD.findall(text))
-    run = subprocess.run(["hunspell", "-d", "nl_BE", "-p", str(WORDLIST), "-l"],
+    run = subprocess.run(["hunspell", "-d", "nl_BE", "-p", str(wordlist(root)), "-l"],
                          input="\n".join(sorted(found)), capture_output=True, text=True,
                          check=True)
     # a compound split at its hyphen ("peter- en meterschap") leaves halves hunspell checks
     return {w for w in run.stdout.split() if w}
 
 
-def unknown(paths=None) -> list[str]:
-    """The words of `paths` (default: all sources) hunspell and the word list do not know."""
-    return sorted(_unknown_words(_texts(paths or sources()).values()))
+def unknown(root: Path, paths=None) -> list[str]:
+    """The words of `paths` (default: all sources of the project in `root`) hunspell and its
+    word list do not know."""
+    return sorted(_unknown_words(_texts(paths or sources(root)).values(), root))
 
 
-def findings(paths) -> list[tuple[Path, int, str]]:
-    """(path, line, word) for every unknown word, where it stands."""
+def findings(paths, root: Path) -> list[tuple[Path, int, str]]:
+    """(path, line, word) for every unknown word, where it stands (the word list of the
+    project in `root`)."""
     texts = _texts(paths)
-    bad = _unknown_words(texts.values()) if texts else set()
+    bad = _unknown_words(texts.values(), root) if texts else set()
     found = []
     for path, text in texts.items():
         for number, line in enumerate(text.splitlines(), 1):
@@ -92,4 +99,6 @@ def findings(paths) -> list[tuple[Path, int, str]]:
 if __name__ == "__main__":
     if not available():
         sys.exit("hunspell-nl is not installed: apt-get install hunspell hunspell-nl")
-    print("\n".join(unknown()))
+    from .project import Project
+
+    print("\n".join(unknown(Project.of_checkout().root)))

@@ -18,22 +18,20 @@ import logging
 import re
 from pathlib import Path
 
-from . import ROOT
-from .deps import CACHE, packages, write_json
+from .deps import packages, write_json
 
-STYLES = ROOT / "styles"
 SHARED = ("tokens.css", "base.css", "print.css", "screen.css")
 IGNORED = re.compile(r"^Ignored `(?P<what>.+?)` at (?P<line>\d+):(?P<column>\d+), "
                      r"(?P<why>.+?)\.?$")
 POSITION = re.compile(r"^(?P<text>.*?) at (?P<line>\d+):(?P<column>\d+)(?P<rest>.*)$")
 IMPORT = re.compile(r"""@import\s+(?:url\()?\s*["']?([^"')\s;]+)""")
-CACHED = CACHE / "stylecheck.json"
+CACHED = "stylecheck.json"          # in the project's build cache
 
 
-def stylesheets(names=()) -> list[Path]:
+def stylesheets(project, names=()) -> list[Path]:
     """The shared stack and the given publication stylesheets, with what they import."""
     found: list[Path] = []
-    todo = [STYLES / n for n in SHARED] + [STYLES / n for n in names]
+    todo = [project.styles / n for n in SHARED] + [project.styles / n for n in names]
     while todo:
         path = todo.pop(0).resolve()
         if path in found or not path.is_file():
@@ -44,26 +42,27 @@ def stylesheets(names=()) -> list[Path]:
     return found
 
 
-def check_stylesheets(names=()):
-    """Problems (check.Problem) of the shared stylesheets and the publication ones named."""
+def check_stylesheets(project, names=()):
+    """Problems (check.Problem) of the project's shared stylesheets and the publication
+    ones named."""
     from .check import Problem
 
-    files = stylesheets(names)
-    every = sorted(STYLES.rglob("*.css"))           # tokens may be defined in any of them
+    files = stylesheets(project, names)
+    every = sorted(project.styles.rglob("*.css"))   # tokens may be defined in any of them
     key = hashlib.sha256(json.dumps(
         [packages().get("weasyprint")] + [(p.name, hashlib.sha256(p.read_bytes()).hexdigest())
                                           for p in every]).encode()).hexdigest()
-    cache = _load_cache()
+    cache = _load_cache(project.cache / CACHED)
     found = {}
     for path in files:
-        name = path.relative_to(ROOT).as_posix()
+        name = project.shown(path)
         entry = cache.get(name)
         if entry and entry["key"] == key:
             found[name] = entry["problems"]
         else:
             found[name] = _check_file(path, _defined_tokens(every))
             cache[name] = {"key": key, "problems": found[name]}
-    _store_cache(cache)
+    _store_cache(project.cache / CACHED, cache)
     return [Problem(name, line, message, column)
             for name, problems in found.items() for line, column, message in problems]
 
@@ -146,15 +145,15 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage().splitlines()[0])
 
 
-def _load_cache() -> dict:
+def _load_cache(path: Path) -> dict:
     try:
-        return json.loads(CACHED.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
 
-def _store_cache(cache: dict) -> None:
+def _store_cache(path: Path, cache: dict) -> None:
     try:
-        write_json(CACHED, cache)
+        write_json(path, cache)
     except OSError:
         pass                                   # a cache only

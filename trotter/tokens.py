@@ -7,10 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import ROOT
 from .deps import read_bytes
-
-STYLES = ROOT / "styles"
 DECLARATION = re.compile(r"(--[\w-]+)\s*:\s*([^;]+);")
 CMYK = re.compile(r"device-cmyk\(\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*\)")
 RGB = re.compile(r"rgb\(\s*(\d+)[\s,]+(\d+)[\s,]+(\d+)\s*\)")
@@ -43,8 +40,8 @@ class Colour:
         return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
 
 
-def _declarations(name: str) -> dict[str, str]:
-    text = read_bytes(STYLES / name).decode("utf-8")
+def _declarations(project, name: str) -> dict[str, str]:
+    text = read_bytes(project.styles / name).decode("utf-8")
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     return {k: v.strip() for k, v in DECLARATION.findall(text)}
 
@@ -57,11 +54,11 @@ def _resolve(name: str, tokens: dict[str, str], seen=()) -> str | None:
     return value
 
 
-def palette() -> list[tuple[str, tuple[float, float, float, float], tuple[int, int, int] | None]]:
+def palette(project) -> list[tuple[str, tuple[float, float, float, float], tuple[int, int, int] | None]]:
     """Every colour token: name, print CMYK (tokens.css) and screen RGB (screen.css, None where
     it sets none). Reads those two files only."""
-    print_tokens = _declarations("tokens.css")
-    screen_tokens = {**print_tokens, **_declarations("screen.css")}
+    print_tokens = _declarations(project, "tokens.css")
+    screen_tokens = {**print_tokens, **_declarations(project, "screen.css")}
     found = []
     for name in print_tokens:
         value = _resolve(name, print_tokens) or ""
@@ -74,16 +71,16 @@ def palette() -> list[tuple[str, tuple[float, float, float, float], tuple[int, i
     return found
 
 
-def colours() -> list[Colour]:
+def colours(project) -> list[Colour]:
     used_for_text = set()
-    for path in sorted(STYLES.glob("*.css")):
+    for path in sorted(project.styles.glob("*.css")):
         used_for_text |= set(re.findall(r"(?<![\w-])color:\s*var\((--[\w-]+)\)",
                                         read_bytes(path).decode("utf-8")))
-    return [Colour(name, cmyk, rgb or _on_screen(cmyk), name in used_for_text, rgb is not None)
-            for name, cmyk, rgb in palette()]
+    return [Colour(name, cmyk, rgb or _on_screen(project, cmyk), name in used_for_text,
+                   rgb is not None) for name, cmyk, rgb in palette(project)]
 
 
-def _on_screen(cmyk: tuple[float, float, float, float]) -> tuple[int, int, int]:
+def _on_screen(project, cmyk: tuple[float, float, float, float]) -> tuple[int, int, int]:
     """A CMYK token without a screen RGB: as it prints, through the output profile (the
     way back of the one colour path, see colour.py); the naive formula without a profile."""
     from .errors import BuildError
@@ -91,13 +88,13 @@ def _on_screen(cmyk: tuple[float, float, float, float]) -> tuple[int, int, int]:
     try:
         from .colour import cmyk_to_rgb
 
-        return cmyk_to_rgb(cmyk)
+        return cmyk_to_rgb(project, cmyk)
     except BuildError:
         c, m, y, k = cmyk
         return tuple(round(255 * (1 - ch) * (1 - k)) for ch in (c, m, y))
 
 
-def type_scale() -> list[tuple[str, str]]:
-    tokens = _declarations("tokens.css")
+def type_scale(project) -> list[tuple[str, str]]:
+    tokens = _declarations(project, "tokens.css")
     return [(name, value) for name, value in tokens.items()
             if name.startswith(("--fs-", "--lh-"))]

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .deps import CACHE, changed_input, write_atomic, write_json
+from .deps import changed_input, write_atomic, write_json
 from .errors import BuildError
 
 DEBUG = bool(os.environ.get("TROTTER_DEBUG_UNITS"))
@@ -143,8 +143,9 @@ def _css_string(value: str) -> str:
 class UnitCache:
     """dist/.cache/units/<variant>/<id>/: laid-out units by key, and the last page map."""
 
-    def __init__(self, folder: Path | None, reuse: bool = True):
+    def __init__(self, folder: Path | None, root: Path, reuse: bool = True):
         self.folder = folder
+        self.root = root                # the project's: recorded inputs are named from it
         self.reuse = reuse              # False (--force): lay everything out again, but
         self.used: set[str] = set()     # still start from the last build's page map
 
@@ -154,7 +155,7 @@ class UnitCache:
         meta, pdf = self.folder / f"{key}.json", self.folder / f"{key}.pdf"
         try:
             data = json.loads(meta.read_text(encoding="utf-8"))
-            if changed_input(data["inputs"]) is not None:
+            if changed_input(data["inputs"], self.root) is not None:
                 return None
             if any(len(p) < 6 for p in data["pages"]):   # laid out before page labels
                 return None
@@ -249,8 +250,8 @@ def hint_from_groups(groups: list[tuple[list[Unit], Laid]], **extra) -> dict | N
     return {**extra, "units": units, "anchors": anchors}
 
 
-def cache_folder(pub_id: str, variant: str) -> Path:
-    return CACHE / "units" / variant / pub_id
+def cache_folder(project, pub_id: str, variant: str) -> Path:
+    return project.cache / "units" / variant / pub_id
 
 
 # -- settling ----------------------------------------------------------------------------------

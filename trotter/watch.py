@@ -15,12 +15,12 @@ import os
 import sys
 from pathlib import Path
 
-from . import ROOT
+from . import CODE
 from .errors import BuildError
 from .runner import Locked, build_lock, run_builds
 from .workers import Pool
 
-WATCHED = ("book", "brochure", "card", "cahiers", "templates", "styles", "trotter")
+WATCHED = ("book", "brochure", "card", "cahiers", "templates", "styles")   # and the code
 
 
 def relevant(change, path: str) -> bool:
@@ -30,10 +30,11 @@ def relevant(change, path: str) -> bool:
                 or path.name.endswith("~") or "__pycache__" in path.parts)
 
 
-def watch(load_entries, variant: str = "print", jobs: int | None = None, echo=print,
-          echo_err=print, debounce_ms: int = 300, stop_event=None) -> None:
+def watch(project, load_entries, variant: str = "print", jobs: int | None = None,
+          echo=print, echo_err=print, debounce_ms: int = 300, stop_event=None) -> None:
+    """Build the entries `load_entries()` gives (of `project`) now and after every save."""
     try:
-        _watch(load_entries, variant, jobs, echo, echo_err, debounce_ms, stop_event)
+        _watch(project, load_entries, variant, jobs, echo, echo_err, debounce_ms, stop_event)
     except CodeChanged:
         echo("build code changed: watch starts again with it")
         sys.stdout.flush()
@@ -45,21 +46,23 @@ class CodeChanged(Exception):
     """A module of the build code was saved."""
 
 
-def _watch(load_entries, variant, jobs, echo, echo_err, debounce_ms, stop_event) -> None:
+def _watch(project, load_entries, variant, jobs, echo, echo_err, debounce_ms,
+           stop_event) -> None:
     from watchfiles import watch as watch_changes
 
-    code = ROOT / "trotter"
-    with Pool(jobs) as pool:
+    code = CODE
+    with Pool(jobs, project.settings.unit_timeout) as pool:
         def build():
             try:
-                with build_lock("watch"):
-                    run_builds(load_entries(), variant, echo=echo, echo_err=echo_err,
+                with build_lock(project.dist, "watch"):
+                    run_builds(project, load_entries(), variant, echo=echo, echo_err=echo_err,
                                pool=pool)
             except (BuildError, Locked) as exc:
                 echo_err(str(exc))
 
         build()
-        paths = [ROOT / name for name in WATCHED if (ROOT / name).exists()]
+        paths = [project.root / name for name in WATCHED if (project.root / name).exists()]
+        paths.append(code)
         # watchfiles yields an empty set when it has watched for `rust_timeout` ms without a
         # change: the watcher is set up, so a save from now on is seen. Said once per build.
         announce = True
@@ -73,7 +76,7 @@ def _watch(load_entries, variant, jobs, echo, echo_err, debounce_ms, stop_event)
                     announce = False
                 continue
             announce = True
-            names = sorted({str(Path(p).relative_to(ROOT)) for _, p in changes})
+            names = sorted({project.shown(p) for _, p in changes})
             echo(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}")
             if any(Path(p).suffix == ".py" and Path(p).is_relative_to(code)
                    for _, p in changes):

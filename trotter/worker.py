@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import traceback
+from pathlib import Path
 
 from . import deps, pdf
 from .errors import BuildError
@@ -24,7 +25,7 @@ def run(kind: str, kwargs: dict):
             from .preflight import check_pages
 
             result["preflight"] = check_pages(result["pdf"], tuple(check[0]), check[1]).data()
-        result["inputs"] += deps.code_rows()
+        result["inputs"] += deps.code_rows(Path(kwargs["root"]).resolve())
         return result
     raise ValueError(f"unknown task {kind}")
 

@@ -1,14 +1,15 @@
 """The worker pool: render units in separate processes that import WeasyPrint once.
 
 One pool serves every publication of a build (`build`, `watch`, `serve` and `release` run
-through runner.py). A worker is `python -m trotter.worker` of this checkout, started when
+through runner.py). A worker is `python -m trotter.worker` of this code, started when
 the first task needs it, talking over its standard input and output; it inherits no state
 of the build process (nothing is forked). Tasks wait in one queue, by priority (the largest
 publication first), and a free worker takes the next one.
 
 A worker that dies (killed, out of memory) fails only the task it was running, with the
 reason; the pool starts a new worker for the rest. A task that runs longer than the unit
-timeout (`TROTTER_UNIT_TIMEOUT` seconds, default 600: a layout that loops) is stopped: its
+timeout (the project's setting, `TROTTER_UNIT_TIMEOUT` seconds, default 600: a layout that
+loops) is stopped: its
 worker is killed and the task fails naming the unit. `close()` ends the workers when the
 build is over; `terminate()` kills them at once (Ctrl-C, a stopped server).
 """
@@ -26,8 +27,9 @@ import time
 from concurrent.futures import Future
 from multiprocessing.connection import Connection, Pipe, wait
 
-from . import ROOT
+from . import CODE
 from .errors import BuildError
+from .project import DEFAULT_UNIT_TIMEOUT
 
 
 class WorkerDied(Exception):
@@ -36,18 +38,6 @@ class WorkerDied(Exception):
 
 class InternalError(Exception):
     """A worker raised an unexpected exception; the message is its traceback."""
-
-
-DEFAULT_UNIT_TIMEOUT = 600.0
-
-
-def unit_timeout() -> float:
-    """Seconds one render unit may take (`TROTTER_UNIT_TIMEOUT`, default 600)."""
-    value = os.environ.get("TROTTER_UNIT_TIMEOUT", "")
-    try:
-        return float(value) if float(value) > 0 else DEFAULT_UNIT_TIMEOUT
-    except ValueError:
-        return DEFAULT_UNIT_TIMEOUT
 
 
 def _reason(exitcode: int | None) -> str:
@@ -66,8 +56,9 @@ def _reason(exitcode: int | None) -> str:
 class _Worker:
     def __init__(self):
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        self.process = subprocess.Popen([sys.executable, "-m", "trotter.worker"], cwd=ROOT,
+        code = str(CODE.parent)          # the folder that holds this `trotter` package
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
+        self.process = subprocess.Popen([sys.executable, "-m", "trotter.worker"], cwd=code,
                                         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.tasks = Connection(os.dup(self.process.stdin.fileno()), readable=False)
         self.conn = Connection(os.dup(self.process.stdout.fileno()), writable=False)
@@ -91,8 +82,9 @@ class _Worker:
 
 class Pool:
     def __init__(self, jobs: int | None = None, timeout: float | None = None):
+        """`timeout`: seconds one unit may take (a project's `settings.unit_timeout`)."""
         self.jobs = max(1, jobs or os.cpu_count() or 1)
-        self.timeout = timeout or unit_timeout()
+        self.timeout = timeout or DEFAULT_UNIT_TIMEOUT
         self.queue: list = []
         self.counter = itertools.count()
         self.workers: list[_Worker] = []
