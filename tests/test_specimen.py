@@ -26,13 +26,13 @@ def test_specimen_shows_every_component_and_every_token():
                      "De voetnoot, genummerd per hoofdstuk", "Tokens", "Korps"):
             assert part in text, (pub, part)
         assert re.search(r"\(zie p\. \d+\)", text)                  # a real page number
-        for colour in colours():
+        for colour in colours(PROJECT):
             assert f"{colour.name} C M Y K {colour.cmyk_text}" in text, colour.name
         assert "contrast" in text
 
 
 def test_text_colours_have_a_contrast_and_cmyk_matches_the_tokens():
-    found = {c.name: c for c in colours()}
+    found = {c.name: c for c in colours(PROJECT)}
     assert found["--c-text"].cmyk == (0, 0, 0, 1) and found["--c-text"].text
     assert found["--c-text"].contrast > 15
     assert found["--c-white"].rgb == (255, 255, 255)

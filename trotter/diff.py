@@ -27,7 +27,6 @@ from typing import Iterator, Sequence
 import pypdfium2 as pdfium
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
-from . import CODE
 from .proof import PROOF_DPI, PageImage, label_font, mark_page, render_page
 
 FINGERPRINT = (24, 34)     # px: enough to tell pages apart, small enough to align fast
@@ -410,8 +409,8 @@ def run(project, ids: Sequence[str] = (), against: str | None = None, *,
         dpi: float = PROOF_DPI) -> int:
     """`build.py diff`: compare, print a summary, write the report. Returns the exit code.
 
-    With `build`, the project's PDFs are brought up to date first (`build.py --project ROOT
-    build IDS`, by this code).
+    With `build`, the project's PDFs are brought up to date first (its `build.py build
+    IDS`, as the old revision is built by its own).
     """
     root = project.root
     out_dir = out_dir or project.dist / "diff"
@@ -419,8 +418,7 @@ def run(project, ids: Sequence[str] = (), against: str | None = None, *,
     try:
         kind, other = resolve_against(against, root)
         if build:
-            done = subprocess.run([sys.executable, str(CODE.parent / "build.py"),
-                                   "--project", str(root), "build", *ids],
+            done = subprocess.run([sys.executable, str(root / "build.py"), "build", *ids],
                                   cwd=root, capture_output=True, text=True)
             if done.returncode != 0:
                 raise DiffError("the current sources do not build:\n" + done.stderr.strip())

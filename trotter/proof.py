@@ -22,7 +22,6 @@ from typing import Iterable
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageFont
 
-from . import CODE
 
 PROOF_DPI = 56
 MM = 72 / 25.4
@@ -206,8 +205,8 @@ def run(project, publications: Iterable[tuple[str, str]], *, pdf_dir: Path | Non
     out_dir = out_dir or project.dist / "proofs"
     if build:
         ids = [pub_id for pub_id, _ in publications]
-        done = subprocess.run([sys.executable, str(CODE.parent / "build.py"), "--project",
-                               str(root), "build", *ids], cwd=root)
+        done = subprocess.run([sys.executable, str(root / "build.py"), "build", *ids],
+                              cwd=root)
         if done.returncode != 0:
             print("proof: the build failed, no proof sheets written", file=sys.stderr)
             return 1
