@@ -25,6 +25,7 @@ from pypdf import PdfReader
 
 from conftest import PROJECT, ROOT
 from trotter import finishing, release as release_module
+from trotter.project import Project
 from trotter.errors import BuildError
 from trotter.preflight import Report
 from trotter.release import (EDITIONS, MANIFEST, PART, SUMS, base_name, editions, file_name,
@@ -271,7 +272,7 @@ def test_unknown_publication_is_refused(tmp_path):
 
 
 def test_uncommitted_changes_are_refused_unless_allowed(tmp_path, monkeypatch):
-    monkeypatch.setattr(release_module, "_dirty", lambda: ["book/voorwerk/voorwoord.md"])
+    monkeypatch.setattr(release_module, "_dirty", lambda project: ["book/voorwerk/voorwoord.md"])
     with pytest.raises(BuildError, match="uncommitted changes .*book/voorwerk/voorwoord.md"):
         release(PROJECT, VERSION, out=tmp_path / "r", ids=("card",), echo=quiet)
     assert list(tmp_path.iterdir()) == []
@@ -344,7 +345,7 @@ def test_a_part_lists_its_files_and_what_shaped_them(full, parts):
         "source_date": date, "source_date_utc": part["files"][0]["source_date_utc"],
         "editions": {e.variant: date for e in editions(CONFIGS["card"])}}}
     shaped = part["shaped_by"]
-    assert shaped == shaped_by()
+    assert shaped == shaped_by(PROJECT)
     for package in ("weasyprint", "pypdf", "fonttools", "pillow", "fontpkg-literata", "python"):
         assert shaped["packages"][package] not in ("", "absent"), package
     assert shaped["profile_sha256"] == hashlib.sha256(PROJECT.profile.read_bytes()).hexdigest()
@@ -541,10 +542,10 @@ def test_workflows_pass_actionlint():
 
 
 def test_a_tree_git_cannot_read_is_never_clean(monkeypatch, tmp_path):
-    monkeypatch.setattr(release_module, "ROOT", tmp_path)          # not a git checkout
-    dirty = release_module._dirty(PROJECT)
+    elsewhere = Project(tmp_path)                                   # not a git checkout
+    dirty = release_module._dirty(elsewhere)
     assert dirty and dirty[0].startswith("(git status failed")
     with pytest.raises(BuildError, match="uncommitted changes"):
-        release_module._refuse_dirty(PROJECT, allow_dirty=False)
+        release_module._refuse_dirty(elsewhere, allow_dirty=False)
     monkeypatch.setenv("PATH", str(tmp_path))                       # no git at all
-    assert release_module._dirty(PROJECT)[0].startswith("(git could not be asked")
+    assert release_module._dirty(elsewhere)[0].startswith("(git could not be asked")

@@ -236,3 +236,61 @@ def test_build_code_is_recorded_as_it_was_imported(tmp_path):
     assert run.returncode == 0, run.stderr
     recorded, now = json.loads(run.stdout)
     assert recorded == original != now
+
+
+def _scratch_project(folder: Path) -> Path:
+    """A project of its own beside this checkout: the card, the styles and templates, the
+    fonts and profile setup made; no `trotter/` and no `build.py` of its own."""
+    for name in ("card", "styles", "templates"):
+        shutil.copytree(ROOT / name, folder / name)
+    for name in ("fonts", "icc"):
+        shutil.copytree(ROOT / ".cache" / name, folder / ".cache" / name)
+    return folder
+
+
+def test_this_code_builds_another_project_that_has_no_code_of_its_own(tmp_path):
+    """`build.py --project DIR`: the root, the catalog and the settings are the project's,
+    passed down; nothing of this checkout is read or written, and its read policy is the
+    other project's (its own git configuration is refused, named by file and line)."""
+    import subprocess
+    import sys
+
+    other = _scratch_project(tmp_path / "other")
+    (other / ".git").mkdir()
+    (other / ".git" / "config").write_text("[remote]\n\turl = https://token@example\n")
+    before = {p: p.stat().st_mtime_ns for p in (ROOT / "dist" / "print").glob("*.pdf")}
+    run = subprocess.run([sys.executable, str(ROOT / "build.py"), "--project", str(other),
+                          "build", "card"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "card: done, 2 pages" in run.stdout and "-> dist/print/card.pdf" in run.stdout
+    assert (other / "dist" / "print" / "card.pdf").is_file()
+    assert {p: p.stat().st_mtime_ns for p in (ROOT / "dist" / "print").glob("*.pdf")} == before
+    entry = (other / "dist" / ".cache" / "print" / "card.json").read_text()
+    assert '"card/card.md"' in entry and str(ROOT / "card") not in entry   # its own inputs
+
+    card = other / "card" / "card.md"
+    card.write_text(card.read_text(encoding="utf-8") + "\n!include ../.git/config\n",
+                    encoding="utf-8")
+    lines = card.read_text(encoding="utf-8").count("\n")
+    run = subprocess.run([sys.executable, str(ROOT / "build.py"), "--project", str(other),
+                          "build", "card"], cwd=other, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert f"card/card.md:{lines}: include `../.git/config` may not be read: in a hidden " \
+           "folder or file" in run.stderr
+    assert "token" not in run.stdout + run.stderr
+
+    (tmp_path / "empty").mkdir()                      # a mistyped --project: said, not "ok"
+    run = subprocess.run([sys.executable, str(ROOT / "build.py"), "--project",
+                          str(tmp_path / "empty"), "build"], capture_output=True, text=True)
+    assert run.returncode == 1 and "no publications in" in run.stderr
+
+
+def test_two_projects_side_by_side_in_one_process(tmp_path):
+    """Nothing global: the catalogs of two projects, read in one process, are each their
+    own, and each config carries its project."""
+    other = _scratch_project(tmp_path / "other")
+    ours, theirs = PROJECT.catalog(), Project(other).catalog()
+    assert [e.id for e in theirs] == ["card"] and len(ours) >= 7
+    (card,) = theirs
+    assert card.config.project.root == other.resolve() and card.path.is_relative_to(other)
+    assert next(e for e in ours if e.id == "card").config.project is PROJECT

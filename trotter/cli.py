@@ -54,7 +54,11 @@ def _entries(ids: tuple[str, ...]):
     its error, so the others still build."""
     from .runner import select
 
-    entries = _project().catalog()
+    project = _project()
+    entries = project.catalog()
+    if not entries:
+        raise BuildError(f"no publications in {project.root}: a project holds "
+                         "book/, brochure/, card/ or cahiers/<folder>/ with a publication.yml")
     try:
         return select(entries, ids)
     except KeyError as exc:
